@@ -1,0 +1,20 @@
+"""The VRT network in MindSpore (see vrt.py) and its named presets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .presets import PRESETS, config_from, config_to_dict
+from .vrt import VRT, VRTConfig
+
+
+def build_model(preset_or_mapping: str | Mapping[str, Any] | VRTConfig) -> VRT:
+    """A freshly initialised VRT in inference mode from a preset name, a mapping or a VRTConfig."""
+    cfg = preset_or_mapping if isinstance(preset_or_mapping, VRTConfig) else config_from(preset_or_mapping)
+    model = VRT(cfg)
+    model.set_train(False)
+    return model
+
+
+__all__ = ["PRESETS", "VRT", "VRTConfig", "build_model", "config_from", "config_to_dict"]

@@ -1,0 +1,162 @@
+"""Parallel warping: flow-guided modulated deformable convolution (DCNv2 guided by SpyNet flow).
+
+Each frame's feature is aligned to its neighbours: neighbours are first warped by optical flow, then a
+deformable convolution samples around the flow with learned residual offsets and modulation masks.
+With pa_frames = 2, 4 or 6, one, two or three neighbours on each side are used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from mindspore import Parameter, Tensor, nn, ops
+from mindspore.common.initializer import Uniform, initializer
+
+from .layers import LeakyReLU, constant, conv2d
+from .spynet import flow_warp
+
+KERNEL = 3
+KERNEL_POSITIONS = KERNEL * KERNEL
+
+
+def _kernel_grid(h: int, w: int) -> tuple[Tensor, Tensor]:
+    """Sampling positions of a 3x3 kernel centred on every pixel: (1, 1, 9, H, W) for y and for x."""
+    ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+    ky, kx = np.divmod(np.arange(KERNEL_POSITIONS), KERNEL)
+    grid_y = ys[None] + (ky - 1).astype(np.float32)[:, None, None]
+    grid_x = xs[None] + (kx - 1).astype(np.float32)[:, None, None]
+    return constant(grid_y[None, None]), constant(grid_x[None, None])
+
+
+def modulated_deform_conv(
+    x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, deformable_groups: int
+) -> Tensor:
+    """Modulated deformable 3x3 convolution (stride 1, padding 1), torchvision.ops.deform_conv2d semantics.
+
+    offset: (N, G*9*2, H, W) ordered (group, kernel position, (dy, dx)); mask: (N, G*9, H, W).
+    Each input group is bilinearly sampled at its 9 shifted positions (zeros outside, as torchvision),
+    weighted by the mask and contracted with the weight in one matrix product. MindSpore's own
+    DeformableConv2d is correct too but far slower on CPU.
+    """
+    n, c, h, w = x.shape
+    g = deformable_groups
+    out_channels = weight.shape[0]
+    pairs = offset.reshape(n, g, KERNEL_POSITIONS, 2, h, w)
+    base_y, base_x = _kernel_grid(h, w)
+    pos_y = base_y + pairs[:, :, :, 0]
+    pos_x = base_x + pairs[:, :, :, 1]
+    grid_x = 2.0 * pos_x / max(w - 1, 1) - 1.0
+    grid_y = 2.0 * pos_y / max(h - 1, 1) - 1.0
+    grid = ops.stack((grid_x, grid_y), axis=-1).reshape(n * g, KERNEL_POSITIONS * h, w, 2)
+    groups = x.reshape(n * g, c // g, h, w)
+    sampled = ops.grid_sample(groups, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    sampled = sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w)
+    cols = sampled.reshape(n, c * KERNEL_POSITIONS, h * w)
+    out = ops.matmul(weight.reshape(out_channels, -1), cols) + bias.reshape(1, out_channels, 1)
+    return out.reshape(n, out_channels, h, w)
+
+
+class FlowGuidedDeformConv(nn.Cell):
+    """DCNv2 whose offsets are the optical flow plus a bounded learned residual (reference DCNv2PackFlowGuided).
+
+    The input holds pa_frames//2 neighbour features side by side; like torchvision, the convolution is
+    grouped with one group per neighbour, and the deformable groups are split evenly between them.
+    """
+
+    def __init__(self, channels: int, deformable_groups: int, max_residue_magnitude: float, pa_frames: int):
+        super().__init__()
+        self.channels = channels
+        self.deformable_groups = deformable_groups
+        self.max_residue_magnitude = float(max_residue_magnitude)
+        self.pa_frames = pa_frames
+        self.neighbours = pa_frames // 2
+        if deformable_groups % self.neighbours or channels % self.neighbours:
+            raise ValueError(
+                f"deformable_groups ({deformable_groups}) and channels ({channels}) must be divisible by "
+                f"pa_frames/2 ({self.neighbours})"
+            )
+        stdv = 1.0 / math.sqrt(channels * KERNEL_POSITIONS)
+        self.weight = Parameter(initializer(Uniform(stdv), (channels, channels, KERNEL, KERNEL)), name="weight")
+        self.bias = Parameter(initializer("zeros", (channels,)), name="bias")
+        offset_in = (1 + self.neighbours) * channels + pa_frames
+        last = conv2d(channels, 3 * KERNEL_POSITIONS * deformable_groups, 3, 1)
+        last.weight.set_data(initializer("zeros", last.weight.shape))
+        last.bias.set_data(initializer("zeros", last.bias.shape))
+        self.conv_offset = nn.SequentialCell(
+            [
+                conv2d(offset_in, channels, 3, 1),
+                LeakyReLU(0.1),
+                conv2d(channels, channels, 3, 1),
+                LeakyReLU(0.1),
+                conv2d(channels, channels, 3, 1),
+                LeakyReLU(0.1),
+                last,
+            ]
+        )
+
+    def construct(self, x: Tensor, warped: list[Tensor], current: Tensor, flows: list[Tensor]) -> Tensor:
+        """x: (N, pa/2*C, H, W) neighbours; warped: their flow-warped copies; flows: (N, 2, H, W) each."""
+        out = self.conv_offset(ops.cat(list(warped) + [current] + list(flows), axis=1))
+        o1, o2, mask = ops.chunk(out, 3, axis=1)
+        residual = self.max_residue_magnitude * ops.tanh(ops.cat((o1, o2), axis=1))
+        per_neighbour = ops.chunk(residual, self.neighbours, axis=1)
+        mask = ops.sigmoid(mask)
+        masks = ops.chunk(mask, self.neighbours, axis=1)
+        inputs = ops.chunk(x, self.neighbours, axis=1)
+        weights = ops.chunk(self.weight, self.neighbours, axis=0)
+        biases = ops.chunk(self.bias, self.neighbours, axis=0)
+        groups = self.deformable_groups // self.neighbours
+        outputs = []
+        for i in range(self.neighbours):
+            # flow (dx, dy) flipped to (dy, dx) and repeated for every (group, kernel position)
+            flow_yx = ops.flip(flows[i], (1,))
+            offset = per_neighbour[i] + ops.tile(flow_yx, (1, groups * KERNEL_POSITIONS, 1, 1))
+            outputs.append(modulated_deform_conv(inputs[i], offset, masks[i], weights[i], biases[i], groups))
+        return outputs[0] if self.neighbours == 1 else ops.cat(outputs, axis=1)
+
+
+def _frames_to_batch(x: Tensor) -> Tensor:
+    """(N, T, ...) -> (N*T, ...)."""
+    return x.reshape(x.shape[0] * x.shape[1], *x.shape[2:])
+
+
+def _pad_time(x: Tensor, before: int, after: int) -> Tensor:
+    """Zero frames added before/after along axis 1."""
+    if before == 0 and after == 0:
+        return x
+    pads = [0, 0] * (x.ndim - 2) + [before, after]
+    return ops.pad(x, tuple(pads))
+
+
+def align_features(
+    deform: FlowGuidedDeformConv, x: Tensor, flows_backward: list[Tensor], flows_forward: list[Tensor]
+) -> tuple[Tensor, Tensor]:
+    """Align every frame of x (N, D, C, H, W) to its next (backward) and previous (forward) neighbours.
+
+    flows_backward[k] / flows_forward[k] hold the flows to the neighbour k+1 frames away,
+    (N, D-1-k, 2, H, W). Missing neighbours near the ends are zero features with zero flow, as in the
+    reference. All 2*(D-1) alignments go through the deformable convolution as one batch.
+    Returns two tensors shaped like x; the end frames with no neighbour are zero.
+    """
+    n, d, c, h, w = x.shape
+    hops = deform.pa_frames // 2
+    back_x = _pad_time(x, 0, hops)
+    fwd_x = _pad_time(x, hops, 0)
+    neighbours, flows = [], []
+    for k in range(hops):
+        back_feature = back_x[:, 1 + k : d + k]
+        fwd_feature = fwd_x[:, hops - k : hops - k + d - 1]
+        neighbours.append(ops.cat((back_feature, fwd_feature), axis=1))
+        back_flow = _pad_time(flows_backward[k], 0, k)
+        fwd_flow = _pad_time(flows_forward[k], k, 0)
+        flows.append(_frames_to_batch(ops.cat((back_flow, fwd_flow), axis=1)))
+    neighbours = [_frames_to_batch(f) for f in neighbours]
+    current = _frames_to_batch(ops.cat((x[:, : d - 1], x[:, 1:]), axis=1))
+    warped = [flow_warp(f, fl.transpose(0, 2, 3, 1)) for f, fl in zip(neighbours, flows)]
+    aligned = deform(ops.cat(neighbours, axis=1), warped, current, flows)
+    aligned = aligned.reshape(n, 2 * (d - 1), c, h, w)
+    zero = ops.zeros_like(x[:, :1])
+    backward = ops.cat((aligned[:, : d - 1], zero), axis=1)
+    forward = ops.cat((zero, aligned[:, d - 1 :]), axis=1)
+    return backward, forward

@@ -1,0 +1,123 @@
+"""SpyNet optical flow (a 6-level coarse-to-fine pyramid) and flow-based warping.
+
+Follows the reference VRT's SpyNet exactly: ImageNet normalisation, inputs resized to multiples of 32,
+flows returned at scales 1, 1/2, 1/4 and 1/8 of the input for the multi-scale stages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mindspore import Tensor, nn, ops
+
+from .layers import constant, conv2d
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _base_grid(h: int, w: int) -> Tensor:
+    """(1, H, W, 2) pixel coordinates, x first, as the reference's meshgrid."""
+    ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+    return constant(np.stack([xs, ys], axis=-1)[None])
+
+
+def _normalised_grid(x: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+    """Absolute sampling positions (x, y) in pixels for a flow given as (N, H, W, 2)."""
+    h, w = x.shape[-2], x.shape[-1]
+    vgrid = _base_grid(h, w) + flow
+    return vgrid[..., 0], vgrid[..., 1]
+
+
+def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
+    """Bilinearly warp x (N, C, H, W) by a flow (N, H, W, 2) in pixels, align_corners=True."""
+    h, w = x.shape[-2], x.shape[-1]
+    vx, vy = _normalised_grid(x, flow)
+    gx = 2.0 * vx / max(w - 1, 1) - 1.0
+    gy = 2.0 * vy / max(h - 1, 1) - 1.0
+    grid = ops.stack((gx, gy), axis=3)
+    return ops.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
+
+
+def flow_warp_nearest4(x: Tensor, flow: Tensor) -> Tensor:
+    """The reference's 'nearest4' warp: the four integer neighbours of each target, stacked on channels.
+
+    Returns (N, 4C, H, W) ordered (floor x, floor y), (floor x, ceil y), (ceil x, floor y), (ceil x, ceil y),
+    zeros outside the image. It carries no gradient to the flow, as in the reference.
+    """
+    h, w = x.shape[-2], x.shape[-1]
+    vx, vy = _normalised_grid(x, flow)
+    outputs = []
+    for fx in (ops.floor, ops.ceil):
+        gx = 2.0 * fx(vx) / max(w - 1, 1) - 1.0
+        for fy in (ops.floor, ops.ceil):
+            gy = 2.0 * fy(vy) / max(h - 1, 1) - 1.0
+            grid = ops.stack((gx, gy), axis=3)
+            outputs.append(ops.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=True))
+    return ops.cat(outputs, axis=1)
+
+
+class BasicModule(nn.Cell):
+    """One pyramid level: five 7x7 convolutions from (ref, warped supp, flow) to a flow residual."""
+
+    def __init__(self):
+        super().__init__()
+        channels = [8, 32, 64, 32, 16, 2]
+        layers: list[nn.Cell] = []
+        for i in range(5):
+            layers.append(conv2d(channels[i], channels[i + 1], 7, 3))
+            if i < 4:
+                layers.append(nn.ReLU())
+        self.basic_module = nn.SequentialCell(layers)
+
+    def construct(self, x: Tensor) -> Tensor:
+        return self.basic_module(x)
+
+
+class SpyNet(nn.Cell):
+    """SpyNet returning flows at the pyramid levels in `return_levels` (5 = full resolution)."""
+
+    def __init__(self, return_levels: tuple[int, ...] = (2, 3, 4, 5)):
+        super().__init__()
+        self.return_levels = tuple(return_levels)
+        self.basic_module = nn.CellList([BasicModule() for _ in range(6)])
+        self.mean = constant(np.array(IMAGENET_MEAN).reshape(1, 3, 1, 1))
+        self.std = constant(np.array(IMAGENET_STD).reshape(1, 3, 1, 1))
+
+    def _pyramid(self, x: Tensor) -> list[Tensor]:
+        levels = [(x - self.mean) / self.std]
+        for _ in range(5):
+            levels.append(ops.avg_pool2d(levels[-1], kernel_size=2, stride=2))
+        return levels[::-1]
+
+    def _process(self, ref: Tensor, supp: Tensor, w: int, h: int, w_floor: int, h_floor: int) -> list[Tensor]:
+        refs = self._pyramid(ref)
+        supps = self._pyramid(supp)
+        n = ref.shape[0]
+        flow = ops.zeros((n, 2, refs[0].shape[2] // 2, refs[0].shape[3] // 2), ref.dtype)
+        flows = []
+        for level in range(len(refs)):
+            size = (flow.shape[2] * 2, flow.shape[3] * 2)
+            up = ops.interpolate(flow, size=size, mode="bilinear", align_corners=True) * 2.0
+            if up.shape[2] != refs[level].shape[2]:
+                up = ops.pad(up, (0, 0, 0, 1), mode="replicate")
+            if up.shape[3] != refs[level].shape[3]:
+                up = ops.pad(up, (0, 1, 0, 0), mode="replicate")
+            warped = flow_warp(supps[level], up.transpose(0, 2, 3, 1), padding_mode="border")
+            flow = self.basic_module[level](ops.cat((refs[level], warped, up), axis=1)) + up
+            if level in self.return_levels:
+                scale = 2 ** (5 - level)
+                out = ops.interpolate(flow, size=(h // scale, w // scale), mode="bilinear", align_corners=False)
+                sx = float(w // scale) / float(w_floor // scale)
+                sy = float(h // scale) / float(h_floor // scale)
+                out = out * constant(np.array([sx, sy]).reshape(1, 2, 1, 1))
+                flows.append(out)
+        return flows[::-1]
+
+    def construct(self, ref: Tensor, supp: Tensor) -> list[Tensor]:
+        """Flows from ref to supp (N, 2, H/s, W/s), finest first, one per return level."""
+        h, w = ref.shape[2], ref.shape[3]
+        w_floor = -(-w // 32) * 32
+        h_floor = -(-h // 32) * 32
+        ref = ops.interpolate(ref, size=(h_floor, w_floor), mode="bilinear", align_corners=False)
+        supp = ops.interpolate(supp, size=(h_floor, w_floor), mode="bilinear", align_corners=False)
+        return self._process(ref, supp, w, h, w_floor, h_floor)
