@@ -7,6 +7,11 @@ stay importable and testable without touching the framework.
 from __future__ import annotations
 
 import os
+
+# MindSpore logs warnings (and some errors about absent backends) at import and first use; users see
+# our one-line messages instead. Set GLOG_v yourself to see MindSpore's own logs.
+os.environ.setdefault("GLOG_v", "3")
+
 from collections.abc import Mapping
 from typing import Any
 

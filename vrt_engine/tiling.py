@@ -294,10 +294,13 @@ class TemporalBlender:
     as :func:`upscale_video`, so results are identical.
     """
 
-    def __init__(self, plan: ChunkPlan) -> None:
+    def __init__(self, plan: ChunkPlan, start_chunk: int = 0) -> None:
+        """``start_chunk > 0`` resumes mid-video: frames before that chunk's start are not returned
+        (and frames that earlier chunks would have completed come out wrong, so a resuming caller
+        starts at the first chunk that still reaches its unfinished frames)."""
         self.plan = plan
-        self._next_chunk = 0
-        self._next_frame = 0
+        self._next_chunk = start_chunk
+        self._next_frame = plan.starts[start_chunk] if start_chunk else 0
         self._sums: dict[int, np.ndarray] = {}
         self._counts: dict[int, int] = {}
 

@@ -1,0 +1,339 @@
+"""vrt-upscale (videos in, 4x videos out, as a queue) and vrt-eval (PSNR/SSIM on REDS4-style folders)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .cli import EXIT_FAILED, run_guarded
+
+VIDEO_SUFFIXES = {
+    ".mp4",
+    ".m4v",
+    ".mkv",
+    ".mov",
+    ".avi",
+    ".webm",
+    ".mts",
+    ".m2ts",
+    ".ts",
+    ".flv",
+    ".wmv",
+    ".mpg",
+    ".mpeg",
+}
+
+
+def _is_frame_folder(path: Path) -> bool:
+    return path.is_dir() and any(p.suffix.lower() == ".png" for p in path.iterdir())
+
+
+def expand_inputs(paths: Sequence[str]) -> list[Path]:
+    """Files as given; a folder of PNG frames is one input; another folder contributes its videos."""
+    found: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir() and not _is_frame_folder(path):
+            videos = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+            subdirs = sorted(p for p in path.iterdir() if _is_frame_folder(p))
+            if not videos and not subdirs:
+                raise ValueError(f"{path}: folder has no videos or PNG frame folders")
+            found += videos + subdirs
+        else:
+            found.append(path)  # missing files are reported by the job, one line each
+    return found
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ProgressPrinter:
+    """A one-line progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, name: str, stream=None) -> None:
+        self.name = name
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last_plain = 0.0
+
+    def __call__(self, event) -> None:
+        from .job import Failed, LogLine, Progress
+
+        if isinstance(event, Progress):
+            frac = event.frames_done / max(1, event.frames_total)
+            text = (
+                f"{self.name}: {event.frames_done}/{event.frames_total} frames  {event.fps:.2f} fps  "
+                f"ETA {_format_eta(event.eta_seconds)}"
+            )
+            if self.tty:
+                width = max(10, min(40, shutil.get_terminal_size().columns - len(text) - 4))
+                filled = int(frac * width)
+                self.stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}")
+                if event.frames_done == event.frames_total:
+                    self.stream.write("\n")
+            elif time.monotonic() - self._last_plain > 2 or event.frames_done == event.frames_total:
+                self._last_plain = time.monotonic()
+                self.stream.write(text + "\n")
+            self.stream.flush()
+        elif isinstance(event, LogLine):
+            self.stream.write(f"{event.text}\n")
+        elif isinstance(event, Failed):
+            if self.tty:
+                self.stream.write("\n")
+
+
+def _settings(args: argparse.Namespace):
+    from .job import JobSettings
+
+    return JobSettings(
+        model=args.model,
+        device=args.device,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        chunk=args.chunk,
+        chunk_overlap=args.chunk_overlap,
+        codec=args.codec,
+        crf=args.crf,
+        preset=args.preset,
+        keep_audio=not args.no_audio,
+        keep_subtitles=not args.no_subtitles,
+        overwrite=args.overwrite,
+        graph=not args.eager,
+        segment_frames=args.segment_frames,
+    )
+
+
+def _split_output(args: argparse.Namespace) -> tuple[list[str], Path | None]:
+    """INPUT [OUTPUT]: a second path that does not exist yet, with a video suffix, is the output.
+
+    An existing second file is always taken as another input, never overwritten by position;
+    replacing an existing output needs -o OUTPUT with --overwrite.
+    """
+    items = list(args.inputs)
+    if args.output:
+        if len(items) != 1:
+            raise ValueError("-o/--output takes exactly one input")
+        return items, Path(args.output)
+    if len(items) == 2 and Path(items[0]).is_file():
+        second = Path(items[1])
+        if not second.exists() and (second.suffix.lower() in VIDEO_SUFFIXES or args.codec == "png"):
+            return items[:1], second
+    return items, None
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial.png")
+    if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"{path}: cannot write PNG")
+    tmp.replace(path)
+
+
+def _run_upscale(args: argparse.Namespace) -> int:
+    from .job import (
+        Cancelled,
+        CancelToken,
+        Failed,
+        Finished,
+        Job,
+        JobRunner,
+        default_output_path,
+        preview_frame,
+        side_by_side,
+    )
+
+    settings = _settings(args)
+    settings.validate()
+    inputs, output = _split_output(args)
+    paths = expand_inputs(inputs)
+    out_dir = Path(args.output_dir) if args.output_dir else None
+    if out_dir is not None and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: --output-dir does not exist")
+    runner = JobRunner()
+
+    if args.preview_frame is not None:
+        if len(paths) != 1:
+            raise ValueError("--preview-frame takes exactly one input")
+        pair = preview_frame(paths[0], args.preview_frame, settings, runner.runner_for(settings))
+        target = (
+            Path(args.preview_out)
+            if args.preview_out
+            else (out_dir or paths[0].parent) / (f"{paths[0].stem}_frame{args.preview_frame:05d}_compare.png")
+        )
+        _write_png(target, side_by_side(pair))
+        print(f"{target} (left: bicubic, right: {settings.model})")
+        return 0
+
+    failures = 0
+    token = CancelToken()
+    for path in paths:
+        target = output or default_output_path(path, settings, out_dir)
+        job = Job(path, target, settings)
+        printer = ProgressPrinter(path.name)
+        try:
+            event = runner.run(job, printer, token)
+        except KeyboardInterrupt:
+            print(f"\n{path}: interrupted; run the same command again to resume", file=sys.stderr)
+            return 130
+        if isinstance(event, Finished):
+            print(f"{event.output} ({event.frames} frames in {event.seconds:.1f} s)")
+        elif isinstance(event, Failed):
+            failures += 1
+            print(f"vrt-upscale: error: {event.reason}", file=sys.stderr)
+        elif isinstance(event, Cancelled):
+            return 130
+    return EXIT_FAILED if failures else 0
+
+
+def upscale_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vrt-upscale", description="Upscale videos 4x with VRT (streaming, resumable).")
+    p.add_argument("inputs", nargs="+", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
+    p.add_argument("-o", "--output", help="output file for a single input (with --overwrite to replace one)")
+    p.add_argument("--model", default="tiny", help="tiny (built-in), reds_6f, reds_16f, bicubic, or a .ckpt/.pth file")
+    p.add_argument("--device", default="auto", help="auto, cpu, gpu[:N] or ascend[:N]")
+    p.add_argument("--tile", type=int, default=None, help="spatial tile in input pixels (0: whole frame; default auto)")
+    p.add_argument("--tile-overlap", type=int, default=20)
+    p.add_argument("--chunk", type=int, default=None, help="frames per temporal chunk (default auto)")
+    p.add_argument("--chunk-overlap", type=int, default=2)
+    p.add_argument("--codec", default="h264", choices=["h264", "h265", "ffv1", "vp9", "png"])
+    p.add_argument("--crf", type=int, default=18)
+    p.add_argument("--preset", default="medium", help="x264/x265 preset")
+    p.add_argument("--output-dir", help="folder for outputs (default: beside each input)")
+    p.add_argument("--no-audio", action="store_true", help="drop audio streams")
+    p.add_argument("--no-subtitles", action="store_true", help="drop subtitle streams")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument(
+        "--preview-frame", type=int, metavar="N", help="write one side-by-side PNG (bicubic | model) and stop"
+    )
+    p.add_argument("--preview-out", help="path of the --preview-frame PNG")
+    p.add_argument(
+        "--segment-frames",
+        type=int,
+        default=120,
+        help="frames per resumable segment (a kill loses at most one)",
+    )
+    p.add_argument("--eager", action="store_true", help="run the model op by op instead of a compiled graph")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=_version())
+    return p
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"vrt-upscale {__version__}"
+
+
+def upscale_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of vrt-upscale."""
+    args = upscale_parser().parse_args(argv)
+    return run_guarded("vrt-upscale", _run_upscale, args)
+
+
+# ------------------------------------------------------------------------------------------- vrt-eval
+def _clip_frames(folder: Path) -> np.ndarray:
+    import cv2
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if not files:
+        raise ValueError(f"{folder}: no PNG frames")
+    frames = []
+    for f in files:
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"{f}: not a readable PNG")
+        frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    return np.stack(frames)
+
+
+def evaluate_folders(
+    lq_dir: Path, gt_dir: Path, runner, chunk: int, chunk_overlap: int, tile: int, printer=print
+) -> dict:
+    """PSNR/SSIM (RGB and Y) per clip and on average, as the reference main_test_vrt.py reports them."""
+    from . import metrics, tiling
+    from .runner import to_float, to_integer
+
+    clips = sorted(p for p in lq_dir.iterdir() if p.is_dir())
+    if not clips:
+        raise ValueError(f"{lq_dir}: no clip folders")
+    results = {}
+    for clip in clips:
+        gt_clip = gt_dir / clip.name
+        if not gt_clip.is_dir():
+            raise ValueError(f"{gt_clip}: ground-truth clip missing")
+        lq = _clip_frames(clip)
+        gt = _clip_frames(gt_clip)
+        if len(gt) != len(lq):
+            raise ValueError(f"{gt_clip}: {len(gt)} frames, LQ has {len(lq)}")
+        plan = tiling.ChunkPlan(len(lq), min(chunk, len(lq)) if chunk else 0, chunk_overlap if chunk else 0)
+        blender = tiling.TemporalBlender(plan)
+        scores = []
+        for k, (s, e) in enumerate(plan):
+            out = runner.upscale(np.stack([to_float(f) for f in lq[s:e]]), tile, plan)
+            for index, frame in blender.add(k, out.transpose(0, 3, 1, 2)[None]):
+                scores.append(metrics.frame_metrics(to_integer(frame[0].transpose(1, 2, 0)), gt[index]))
+        mean = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
+        results[clip.name] = mean
+        printer(
+            f"{clip.name:>12s}  PSNR {mean['psnr']:.2f} dB  SSIM {mean['ssim']:.4f}  "
+            f"PSNR_Y {mean['psnr_y']:.2f} dB  SSIM_Y {mean['ssim_y']:.4f}"
+        )
+    avg = {key: float(np.mean([r[key] for r in results.values()])) for key in next(iter(results.values()))}
+    printer(
+        f"{'average':>12s}  PSNR {avg['psnr']:.2f} dB  SSIM {avg['ssim']:.4f}  "
+        f"PSNR_Y {avg['psnr_y']:.2f} dB  SSIM_Y {avg['ssim_y']:.4f}"
+    )
+    results["average"] = avg
+    return results
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from .runner import Runner, RunnerSettings
+
+    lq, gt = Path(args.lq_dir), Path(args.gt_dir)
+    for folder in (lq, gt):
+        if not folder.is_dir():
+            raise ValueError(f"{folder}: not a folder")
+    settings = RunnerSettings(
+        tile=args.tile, tile_overlap=args.tile_overlap, chunk=args.chunk, chunk_overlap=args.chunk_overlap
+    )
+    runner = Runner(args.model, args.device, settings)
+    evaluate_folders(lq, gt, runner, args.chunk, args.chunk_overlap, args.tile)
+    return 0
+
+
+def eval_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="vrt-eval", description="PSNR/SSIM of a model on REDS4-style folders (LQ_DIR/clip/*.png)."
+    )
+    p.add_argument("lq_dir")
+    p.add_argument("gt_dir")
+    p.add_argument("--model", default="tiny")
+    p.add_argument("--device", default="auto")
+    # the reference's default test settings: 40-frame chunks overlapping by 2, 128-pixel tiles overlapping by 20
+    p.add_argument("--chunk", type=int, default=40)
+    p.add_argument("--chunk-overlap", type=int, default=2)
+    p.add_argument("--tile", type=int, default=128)
+    p.add_argument("--tile-overlap", type=int, default=20)
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def eval_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of vrt-eval."""
+    args = eval_parser().parse_args(argv)
+    return run_guarded("vrt-eval", _run_eval, args)

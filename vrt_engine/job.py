@@ -1,0 +1,519 @@
+"""An upscale job: probe, read, run, write; with events, cancel, pause and resume.
+
+Data path (each stage pulls from the one before, memory stays flat with length):
+
+    read_frames -> chunks of frames (ChunkPlan) -> Runner.upscale (tiles, model) -> TemporalBlender
+                -> FrameWriter segments in a work folder -> mux (audio, subtitles, chapters) -> output
+
+Finished segments are kept in a work folder beside the output (``.NAME.vrt-work``) so a run that was
+cancelled, crashed or killed continues from the last finished segment and yields the same file as an
+uninterrupted run: segment boundaries depend only on the plan, and encoding is deterministic. The
+output appears (atomic rename) only when complete. Nothing here knows about Qt: progress goes out as
+plain event objects to a callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import tiling, video
+from .runner import BICUBIC, Runner, RunnerSettings, bicubic_upscale, to_float, to_integer
+
+SEGMENT_FRAMES = 120  # default: a segment closes at the first chunk boundary past this many output frames
+WORK_SUFFIX = ".vrt-work"
+CODEC_SUFFIX = {"h264": ".mp4", "h265": ".mp4", "ffv1": ".mkv", "vp9": ".webm", "png": ""}
+
+
+# ---------------------------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class Progress:
+    frames_done: int
+    frames_total: int
+    fps: float
+    eta_seconds: float | None
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True)
+class PreviewPair:
+    """One frame as bicubic x4 of the input and as the model's output (H, W, 3 uint8 RGB each)."""
+
+    frame_index: int
+    bicubic: np.ndarray
+    upscaled: np.ndarray
+
+
+@dataclass(frozen=True)
+class LogLine:
+    text: str
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class Finished:
+    output: Path
+    frames: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str  # one line, names the file or setting
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    resumable: bool
+
+
+Event = Progress | PreviewPair | LogLine | Finished | Failed | Cancelled
+
+
+class CancelToken:
+    """Cancel and pause, set from any thread, honoured by the job between chunks."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # wake a paused job so it can stop
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
+class JobCancelled(Exception):
+    """Raised inside the job loop when the token says cancel."""
+
+
+# ---------------------------------------------------------------------------------------------- settings
+@dataclass
+class JobSettings:
+    """Everything that decides the output, plus how to run it."""
+
+    model: str = "tiny"  # tiny | reds_6f | reds_16f | bicubic | a .ckpt / .pth file
+    device: str = "auto"
+    tile: int | None = None  # None: automatic; 0: whole frame
+    tile_overlap: int = 20
+    chunk: int | None = None  # frames per temporal chunk; None: automatic
+    chunk_overlap: int = 2
+    codec: str = "h264"  # h264 | h265 | ffv1 | vp9 | png
+    crf: int = 18
+    preset: str = "medium"
+    keep_audio: bool = True
+    keep_subtitles: bool = True
+    overwrite: bool = False
+    memory_budget: int | None = None
+    graph: bool = True
+    segment_frames: int = SEGMENT_FRAMES  # resume granularity: work lost to a kill is at most one segment
+
+    def validate(self) -> None:
+        if self.codec not in video.WRITER_CODECS:
+            raise ValueError(f"codec: '{self.codec}' is not one of {', '.join(video.WRITER_CODECS)}")
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"crf: {self.crf} is outside 0..51")
+        if self.tile is not None and self.tile < 0:
+            raise ValueError(f"tile: must be >= 0, got {self.tile}")
+        if self.chunk is not None and self.chunk < 0:
+            raise ValueError(f"chunk: must be >= 0, got {self.chunk}")
+
+
+def default_output_path(input_path: str | os.PathLike[str], settings: JobSettings, folder: Path | None = None) -> Path:
+    """NAME_x4.mp4 (or .mkv/.webm by codec, a folder for png) beside the input or in ``folder``."""
+    src = Path(input_path)
+    stem = src.stem if src.is_file() else src.name
+    suffix = CODEC_SUFFIX[settings.codec]
+    if suffix == ".mp4" and src.suffix.lower() in (".mkv", ".mov", ".webm") and settings.codec != "vp9":
+        suffix = ".mkv" if src.suffix.lower() in (".mkv", ".webm") else src.suffix.lower()
+    return (folder or src.parent) / f"{stem}_x4{suffix}"
+
+
+@dataclass
+class Job:
+    input: Path
+    output: Path
+    settings: JobSettings = field(default_factory=JobSettings)
+
+    def __post_init__(self) -> None:
+        self.input = Path(self.input)
+        self.output = Path(self.output)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.output.parent / f".{self.output.name}{WORK_SUFFIX}"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _segments(plan: tiling.ChunkPlan, segment_frames: int) -> list[tuple[int, int]]:
+    """Consecutive chunk ranges [first, last] that form one segment each; depends on the plan only."""
+    groups, first, frames = [], 0, 0
+    for k in range(len(plan)):
+        low = plan.final_before(k - 1) if k else 0
+        frames += plan.final_before(k) - low
+        if frames >= segment_frames or k == len(plan) - 1:
+            groups.append((first, k))
+            first, frames = k + 1, 0
+    return groups
+
+
+def _first_contributor(plan: tiling.ChunkPlan, k: int) -> int:
+    """Earliest chunk whose frames reach into chunk k's unfinished range (to replay on resume)."""
+    low = plan.final_before(k - 1) if k else 0
+    j = k
+    while j > 0 and plan[j - 1][1] > low:
+        j -= 1
+    return j
+
+
+def _fingerprint(job: Job, info: video.VideoInfo, plan: tiling.ChunkPlan, tile: int) -> dict:
+    stat = job.input.stat()
+    s = job.settings
+    model = s.model
+    model_path = Path(model)
+    model_id = model
+    if model_path.is_file():
+        model_id = f"{model_path.resolve()}:{model_path.stat().st_size}:{model_path.stat().st_mtime_ns}"
+    return {
+        "input": str(job.input.resolve()),
+        "input_size": stat.st_size,
+        "input_mtime_ns": stat.st_mtime_ns,
+        "frames": info.frame_count,
+        "model": model_id,
+        "codec": s.codec,
+        "crf": s.crf,
+        "preset": s.preset,
+        "chunk": plan.chunk,
+        "chunk_overlap": plan.overlap,
+        "tile": tile,
+        "tile_overlap": s.tile_overlap,
+        "segment_frames": s.segment_frames,
+    }
+
+
+class _FrameWindow:
+    """A sliding window over the decoded input: keeps only the frames the next chunks need."""
+
+    def __init__(self, frames: Iterator[np.ndarray], first: int, path: Path, total: int):
+        self._it = frames
+        self._next = first
+        self._buf: deque[tuple[int, np.ndarray]] = deque()
+        self._path = path
+        self._total = total
+
+    def get(self, start: int, end: int) -> list[np.ndarray]:
+        while self._buf and self._buf[0][0] < start:
+            self._buf.popleft()
+        while self._next < end:
+            try:
+                frame = next(self._it)
+            except StopIteration:
+                raise video.VideoError(self._path, f"truncated: decoded {self._next} of {self._total} frames") from None
+            self._buf.append((self._next, frame))
+            self._next += 1
+        return [f for i, f in self._buf if start <= i < end]
+
+
+# ---------------------------------------------------------------------------------------------- running
+class JobRunner:
+    """Runs jobs one after another with one loaded model per (model, device, settings)."""
+
+    def __init__(self) -> None:
+        self._runner: Runner | None = None
+        self._runner_key: tuple | None = None
+
+    def runner_for(self, settings: JobSettings) -> Runner:
+        key = (settings.model, settings.device, settings.graph)
+        if self._runner is None or self._runner_key != key:
+            self._runner = Runner(
+                settings.model,
+                settings.device,
+                RunnerSettings(
+                    tile=settings.tile,
+                    tile_overlap=settings.tile_overlap,
+                    chunk=settings.chunk,
+                    chunk_overlap=settings.chunk_overlap,
+                    memory_budget=settings.memory_budget,
+                    graph=settings.graph,
+                ),
+            )
+            self._runner_key = key
+        r = self._runner.settings
+        r.tile, r.tile_overlap, r.chunk, r.chunk_overlap = (
+            settings.tile,
+            settings.tile_overlap,
+            settings.chunk,
+            settings.chunk_overlap,
+        )
+        r.memory_budget = settings.memory_budget
+        return self._runner
+
+    def run(self, job: Job, on_event: Callable[[Event], None] | None = None, token: CancelToken | None = None) -> Event:
+        """Run a job to its end; returns (and emits) Finished, Failed or Cancelled. Never raises for bad input."""
+        emit = on_event or (lambda _e: None)
+        token = token or CancelToken()
+        try:
+            event: Event = self._run(job, emit, token)
+        except JobCancelled:
+            event = Cancelled(resumable=job.work_dir.exists())
+        except (video.VideoError, ValueError, OSError) as exc:
+            event = Failed(_one_line(exc, job))
+        except Exception as exc:  # model/framework failures: still one line, the queue goes on
+            from .weights import WeightsError
+
+            if isinstance(exc, WeightsError):
+                event = Failed(_one_line(exc, job))
+            else:
+                event = Failed(f"{job.input}: {type(exc).__name__}: {_one_line(exc, job)}")
+        emit(event)
+        return event
+
+    def _run(self, job: Job, emit: Callable[[Event], None], token: CancelToken) -> Event:
+        s = job.settings
+        s.validate()
+        if job.input.resolve() == job.output.resolve():
+            raise ValueError(f"{job.output}: output would overwrite the input")
+        if job.output.exists() and not s.overwrite:
+            raise ValueError(f"{job.output}: already exists (choose overwrite to replace it)")
+        info = video.probe(job.input)
+        if info.is_vfr:
+            raise video.vfr_error(info)
+        _check_writable(job.output.parent)
+        runner = self.runner_for(s)
+        chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
+        plan = tiling.ChunkPlan(info.frame_count, chunk, s.chunk_overlap if chunk else 0)
+        groups = _segments(plan, s.segment_frames)
+        emit(
+            LogLine(
+                f"{job.input.name}: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps):.3f} fps"
+            )
+        )
+        emit(
+            LogLine(
+                f"model {s.model} on {runner.device_name}; chunk {plan.length} frames, tile {tile or 'whole frame'}"
+            )
+        )
+
+        work = job.work_dir
+        fingerprint = _fingerprint(job, info, plan, tile)
+        done = _resume_state(work, fingerprint, len(groups), emit)
+        start_time = time.monotonic()
+        frames_total = info.frame_count
+        frames_at_start = plan.final_before(groups[done - 1][1]) if done else 0
+        out_w, out_h = info.width * runner.scale, info.height * runner.scale
+        sar = video.output_sar(info, out_w, out_h)
+
+        if done < len(groups):
+            first_chunk = groups[done][0]
+            replay_from = _first_contributor(plan, first_chunk)
+            frames = video.read_frames(job.input, info, start=plan[replay_from][0])
+            window = _FrameWindow(frames, plan[replay_from][0], job.input, frames_total)
+            # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
+            blender = tiling.TemporalBlender(plan, start_chunk=replay_from)
+            written = frames_at_start
+            try:
+                for k in range(replay_from, first_chunk):
+                    token.wait_while_paused()
+                    if token.cancelled:
+                        raise JobCancelled
+                    out = runner.upscale(np.stack([to_float(f) for f in window.get(*plan[k])]), tile, plan)
+                    blender.add(k, out.transpose(0, 3, 1, 2)[None])
+                for g in range(done, len(groups)):
+                    seg_path = work / f"seg_{g:05d}{'.mkv' if s.codec != 'png' else ''}"
+                    writer = _segment_writer(
+                        seg_path, s, info, out_w, out_h, sar, plan.final_before(groups[g][0] - 1) if groups[g][0] else 0
+                    )
+                    try:
+                        for k in range(groups[g][0], groups[g][1] + 1):
+                            token.wait_while_paused()
+                            if token.cancelled:
+                                raise JobCancelled
+                            lq = window.get(*plan[k])
+                            out = runner.upscale(np.stack([to_float(f) for f in lq]), tile, plan)
+                            finished = blender.add(k, out.transpose(0, 3, 1, 2)[None])
+                            last = None
+                            for index, frame in finished:
+                                last = (index, to_integer(frame[0].transpose(1, 2, 0), info.dtype))
+                                writer.write(last[1])
+                                written += 1
+                            if last is not None:
+                                src = lq[last[0] - plan[k][0]]
+                                emit(PreviewPair(last[0], _to8(bicubic_upscale(src, runner.scale)), _to8(last[1])))
+                            elapsed = time.monotonic() - start_time
+                            rate = (written - frames_at_start) / elapsed if elapsed > 0 else 0.0
+                            eta = (frames_total - written) / rate if rate > 0 else None
+                            emit(Progress(written, frames_total, rate, eta, elapsed))
+                        writer.close()
+                    except BaseException:
+                        writer.abort()
+                        raise
+            finally:
+                frames.close()
+
+        segments = [work / f"seg_{g:05d}{'.mkv' if s.codec != 'png' else ''}" for g in range(len(groups))]
+        emit(LogLine(f"writing {job.output}"))
+        if s.codec == "png":
+            _join_png_segments(segments, job.output, s.overwrite)
+        else:
+            video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles)
+        shutil.rmtree(work, ignore_errors=True)
+        seconds = time.monotonic() - start_time
+        return Finished(job.output, frames_total, seconds)
+
+
+def _to8(frame: np.ndarray) -> np.ndarray:
+    return (frame >> 8).astype(np.uint8) if frame.dtype == np.uint16 else frame
+
+
+def _one_line(exc: BaseException, job: Job) -> str:
+    text = " ".join(str(exc).split())
+    return text or f"{job.input}: {type(exc).__name__}"
+
+
+def _check_writable(folder: Path) -> None:
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: output folder does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{folder}: output folder is not writable")
+
+
+def _resume_state(work: Path, fingerprint: dict, groups: int, emit: Callable[[Event], None]) -> int:
+    """Number of finished segments to keep; starts the work folder afresh when the job changed."""
+    meta = work / "job.json"
+    if meta.is_file():
+        try:
+            same = json.loads(meta.read_text()) == fingerprint
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if same:
+            done = 0
+            while done < groups and _segment_exists(work, done):
+                done += 1
+            if done:
+                emit(LogLine(f"resuming: {done} of {groups} segments already done"))
+            return done
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / "job.json.tmp"
+    tmp.write_text(json.dumps(fingerprint, indent=1))
+    os.replace(tmp, meta)
+    return 0
+
+
+def _segment_exists(work: Path, g: int) -> bool:
+    return (work / f"seg_{g:05d}.mkv").is_file() or (work / f"seg_{g:05d}").is_dir()
+
+
+def _segment_writer(
+    path: Path, s: JobSettings, info: video.VideoInfo, w: int, h: int, sar, first_frame: int
+) -> video.FrameWriter:
+    return video.FrameWriter(
+        path,
+        w,
+        h,
+        info.fps,
+        codec=s.codec,
+        crf=s.crf,
+        preset=s.preset,
+        color=info,
+        sar=sar,
+        input_bit_depth=info.bit_depth,
+        start_number=first_frame,
+    )
+
+
+def _join_png_segments(segments: list[Path], output: Path, overwrite: bool) -> None:
+    """PNG output: move every segment's frames into one folder, published by a rename."""
+    tmp = output.parent / f".{output.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for seg in segments:
+        for png in sorted(seg.iterdir()):
+            os.replace(png, tmp / png.name)
+    if output.exists() and overwrite:
+        shutil.rmtree(output)
+    os.replace(tmp, output)
+
+
+def run_job(job: Job, on_event: Callable[[Event], None] | None = None, token: CancelToken | None = None) -> Event:
+    """Run one job with a fresh model (see JobRunner to reuse a loaded model across jobs)."""
+    return JobRunner().run(job, on_event, token)
+
+
+def preview_frame(
+    input_path: str | os.PathLike[str], frame_index: int, settings: JobSettings, runner: Runner | None = None
+) -> PreviewPair:
+    """Upscale just the chunk around one frame (seconds with the tiny model) for a before/after view."""
+    info = video.probe(input_path)
+    if info.is_vfr:
+        raise video.vfr_error(info)
+    if not 0 <= frame_index < info.frame_count:
+        raise ValueError(f"frame {frame_index} is outside 0..{info.frame_count - 1} of {input_path}")
+    runner = runner or JobRunner().runner_for(settings)
+    chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
+    length = min(chunk or info.frame_count, info.frame_count)
+    start = min(max(0, frame_index - length // 2), info.frame_count - length)
+    frames = video.read_frames(input_path, info, start=start)
+    try:
+        lq = [next(frames) for _ in range(length)]
+    finally:
+        frames.close()
+    plan = tiling.ChunkPlan(length, length, 0)
+    out = runner.upscale(np.stack([to_float(f) for f in lq]), tile, plan)
+    src = lq[frame_index - start]
+    return PreviewPair(
+        frame_index, _to8(bicubic_upscale(src, runner.scale)), _to8(to_integer(out[frame_index - start], info.dtype))
+    )
+
+
+def side_by_side(pair: PreviewPair) -> np.ndarray:
+    """One RGB image: bicubic on the left, the model on the right, a 4-pixel white divider."""
+    h = pair.bicubic.shape[0]
+    divider = np.full((h, 4, 3), 255, np.uint8)
+    return np.concatenate([pair.bicubic, divider, pair.upscaled], axis=1)
+
+
+__all__ = [
+    "BICUBIC",
+    "CancelToken",
+    "Cancelled",
+    "Event",
+    "Failed",
+    "Finished",
+    "Job",
+    "JobRunner",
+    "JobSettings",
+    "LogLine",
+    "PreviewPair",
+    "Progress",
+    "default_output_path",
+    "preview_frame",
+    "run_job",
+    "side_by_side",
+]

@@ -1,0 +1,194 @@
+"""Runs an upscaling model over chunks of frames on a device: padding, tiles, precision, OOM retry.
+
+The job hands the runner whole chunks (D, H, W, 3) float32 RGB in [0, 1]; the runner tiles them
+spatially the way the reference does (vrt_engine.tiling), feeds the model through a compiled graph
+(mindspore.jit, one compilation per tile shape) and returns (D, sH, sW, 3).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import tiling
+
+MIN_MODEL_SIDE = 64  # VRT's stage 4 works at 1/8 scale with 8x8 windows (mutual attention needs them whole)
+BICUBIC = "bicubic"
+
+
+def bicubic_upscale(frame: np.ndarray, scale: int = 4) -> np.ndarray:
+    """The baseline every comparison is made against: OpenCV bicubic on one HxWxC frame."""
+    h, w = frame.shape[:2]
+    return cv2.resize(frame, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
+
+
+def _pad_amounts(size: int, multiple: int) -> int:
+    target = max(MIN_MODEL_SIDE, -(-size // multiple) * multiple)
+    return target - size
+
+
+def pad_for_model(clip: np.ndarray, multiple: int) -> tuple[np.ndarray, int, int]:
+    """Pad H and W (symmetric, as the reference's flip padding) to a window multiple of at least 64."""
+    ph = _pad_amounts(clip.shape[-2], multiple)
+    pw = _pad_amounts(clip.shape[-1], multiple)
+    if ph == 0 and pw == 0:
+        return clip, 0, 0
+    pads = [(0, 0)] * (clip.ndim - 2) + [(0, ph), (0, pw)]
+    # 'symmetric' repeats the edge sample like flip(x[-p:]); tiny frames may need more than one fold
+    return np.pad(clip, pads, mode="symmetric"), ph, pw
+
+
+def available_memory_bytes() -> int:
+    """Free host memory (MemAvailable), the default budget on CPU."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or bool(
+        re.search(r"out of memory|memory.*(alloc|insufficient)", str(exc), re.I)
+    )
+
+
+@dataclass
+class RunnerSettings:
+    """How to run: tile/chunk (None = automatic from the memory budget), overlaps, budget, graph mode."""
+
+    tile: int | None = None
+    tile_overlap: int = 20
+    chunk: int | None = None
+    chunk_overlap: int = 2
+    memory_budget: int | None = None  # bytes; default: half of what is free
+    graph: bool = True
+
+
+class Runner:
+    """One loaded model on one device, ready to upscale chunks."""
+
+    def __init__(
+        self, model: str | os.PathLike[str] = "tiny", device: str = "auto", settings: RunnerSettings | None = None
+    ):
+        self.settings = settings or RunnerSettings()
+        self.model_name = str(model)
+        self.device_name = "cpu"
+        self.scale = 4
+        self.window = (6, 8, 8)
+        self.bytes_per_pixel_frame = 1.0
+        self._model = None
+        self._compiled: Callable | None = None
+        self._half = False
+        if self.model_name != BICUBIC:
+            self._load(model, device)
+        elif device not in ("auto", "cpu"):
+            from .devices import parse_device
+
+            self.device_name = parse_device(device).name  # bicubic runs on the CPU; still refuse bad names
+
+    # ----- loading -----
+    def _load(self, model: str | os.PathLike[str], device: str) -> None:
+        import mindspore as ms
+
+        from . import load_model
+        from .devices import activate, parse_device
+        from .models_dir import resolve_model
+
+        resolve_model(model)  # a missing model is reported before any device is touched
+        dev = parse_device(device)
+        try:
+            activate(dev)
+        except RuntimeError:
+            pass  # the device of this process was set already (a second Runner in the same process)
+        self.device_name = dev.name
+        net = load_model(model)
+        cfg = net.cfg
+        self.scale = cfg.upscale
+        self.window = tuple(cfg.window_size)
+        # Activation memory grows with width; calibrated on reds_6f (about 70 KB per pixel-frame).
+        self.bytes_per_pixel_frame = 400.0 * max(cfg.embed_dims)
+        self._half = dev.half_precision
+        if self._half:
+            net.to_float(ms.float16)
+        self._model = net
+        self._compiled = ms.jit(net.construct) if self.settings.graph else net
+
+    @property
+    def is_bicubic(self) -> bool:
+        return self._model is None
+
+    # ----- sizes -----
+    def plan_sizes(self, height: int, width: int, num_frames: int) -> tuple[int, int]:
+        """(chunk, tile) from the settings, or from the memory budget where they are automatic."""
+        s = self.settings
+        if self.is_bicubic:
+            return (s.chunk or 8), 0
+        budget = s.memory_budget or available_memory_bytes() // 2
+        auto_chunk, auto_tile = tiling.auto_tile(
+            height, width, num_frames, budget, self.bytes_per_pixel_frame, self.window, max_chunk=12
+        )
+        chunk = s.chunk if s.chunk is not None else auto_chunk
+        tile = s.tile if s.tile is not None else auto_tile
+        chunk = min(chunk, num_frames) if chunk else 0
+        if chunk and chunk <= s.chunk_overlap:
+            chunk = min(num_frames, s.chunk_overlap + 1)
+        return chunk, tile
+
+    # ----- running -----
+    def _forward(self, clip: np.ndarray) -> np.ndarray:
+        """(N, D, 3, h, w) -> (N, D, 3, sh, sw) through the model, padding to a size it accepts."""
+        import mindspore as ms
+
+        padded, ph, pw = pad_for_model(clip, int(np.lcm(self.window[1], self.window[2])))
+        x = ms.Tensor(np.ascontiguousarray(padded, dtype=np.float32))
+        if self._half:
+            x = x.astype(ms.float16)
+        y = self._compiled(x).asnumpy().astype(np.float32)
+        h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
+        return y[..., :h, :w]
+
+    def upscale(self, frames: np.ndarray, tile: int, plan: tiling.ChunkPlan | None = None) -> np.ndarray:
+        """Upscale one chunk (D, H, W, 3) float32 in [0, 1] -> (D, sH, sW, 3); retries smaller tiles on OOM."""
+        if self.is_bicubic:
+            return np.stack([bicubic_upscale(f, self.scale) for f in frames])
+        clip = frames.transpose(0, 3, 1, 2)[None]
+        while True:
+            try:
+                if plan is not None:
+                    out = tiling.upscale_chunk(
+                        clip, plan, self._forward, self.scale, tile, self.settings.tile_overlap, self.window
+                    )
+                else:
+                    out = tiling.upscale_clip(
+                        clip, self._forward, self.scale, tile, self.settings.tile_overlap, self.window
+                    )
+                return out[0].transpose(0, 2, 3, 1)
+            except (RuntimeError, MemoryError) as exc:
+                if not _is_out_of_memory(exc):
+                    raise
+                step = int(np.lcm(self.window[1], self.window[2]))
+                tile = tiling.smaller_tile(tile, step, height=frames.shape[1], width=frames.shape[2])
+                self.settings.tile_overlap = min(self.settings.tile_overlap, tile // 4)
+                time.sleep(0)  # let the allocator settle before the retry
+
+
+def to_float(frame: np.ndarray) -> np.ndarray:
+    """uint8 or uint16 RGB -> float32 in [0, 1] (16-bit keeps its precision)."""
+    scale = 65535.0 if frame.dtype == np.uint16 else 255.0
+    return frame.astype(np.float32) / scale
+
+
+def to_integer(frame: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
+    """float32 in [0, 1] -> uint8 / uint16 with rounding, as the reference saves its outputs."""
+    top = 65535.0 if dtype == np.uint16 else 255.0
+    return (np.clip(frame, 0.0, 1.0) * top).round().astype(dtype)
