@@ -1,0 +1,36 @@
+"""MindSpore's own data parallelism, as started by msrun (one process per device).
+
+msrun sets MS_ROLE/MS_WORKER_NUM in each worker; then ``communication.init()`` joins the group and
+DATA_PARALLEL mode with gradients_mean makes ``nn.DistributedGradReducer`` average gradients.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def launched_by_msrun() -> bool:
+    return os.environ.get("MS_ROLE") == "MS_WORKER" and int(os.environ.get("MS_WORKER_NUM", "1")) > 1
+
+
+def init_world() -> World:
+    """Join the msrun group when launched by msrun; a single process otherwise."""
+    if not launched_by_msrun():
+        return World()
+    import mindspore as ms
+    from mindspore.communication import get_group_size, get_rank, init
+
+    init()
+    ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
+    return World(get_rank(), get_group_size())

@@ -1,0 +1,168 @@
+"""One training step (Charbonnier loss, gradients, all-reduce, Adam), the frozen-keys phase, the run.
+
+KAIR's VRT recipe trains two parameter groups: SpyNet and the deformable-alignment parameters
+(``fix_keys``) are frozen for the first ``fix_iter`` iterations and then trained at ``lr * fix_lr_mul``.
+Frozen parameters in torch get no gradient, so Adam neither moves them nor counts steps for them. Two
+Adam optimisers reproduce that exactly: the frozen step updates only the main one, and the fixed
+group's bias correction starts at its first real step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+
+
+def charbonnier(pred, target, eps: float):
+    """KAIR's CharbonnierLoss: mean(sqrt((x - y)^2 + eps))."""
+    from mindspore import ops
+
+    diff = pred - target
+    return ops.sqrt(diff * diff + eps).mean()
+
+
+def split_params(model, fix_keys: list[str]) -> tuple[list, list]:
+    """(main, fixed) trainable parameters; fixed ones contain any of fix_keys in their name (as KAIR)."""
+    main, fixed = [], []
+    for p in model.trainable_params():
+        (fixed if any(k in p.name for k in fix_keys) else main).append(p)
+    return main, fixed
+
+
+def _adam(params: list, cfg: Config, prefix: str):
+    import mindspore as ms
+    from mindspore import nn
+
+    t = cfg.train
+    opt = nn.Adam(params, learning_rate=ms.Tensor(t.lr, ms.float32), beta1=t.betas[0], beta2=t.betas[1],
+                  eps=1e-8, weight_decay=t.weight_decay)
+    if prefix:  # two optimisers in one process must not share parameter names
+        for attr in ("global_step", "learning_rate", "beta1_power", "beta2_power"):
+            getattr(opt, attr).name = f"{prefix}{attr}"
+    return opt
+
+
+class TrainStep:
+    """Loss and update for one batch; compiled with mindspore.jit when ``graph`` is set."""
+
+    def __init__(self, model, cfg: Config, world_size: int = 1, loss_scale: float = 1.0):
+        import mindspore as ms
+        from mindspore import nn
+
+        self.model = model
+        self.cfg = cfg
+        fix_keys = cfg.train.fix_keys if (cfg.train.fix_iter or cfg.train.fix_lr_mul != 1) else []
+        self.main_params, self.fixed_params = split_params(model, fix_keys)
+        self.opt_main = _adam(self.main_params, cfg, "")
+        self.opt_fixed = _adam(self.fixed_params, cfg, "fixed_") if self.fixed_params else None
+        eps = cfg.train.charbonnier_eps
+        self.loss_scale = loss_scale
+
+        def loss_fn(lq, gt):
+            out = model(lq)
+            return charbonnier(out.astype(ms.float32), gt, eps) * loss_scale
+
+        grad_main = ms.value_and_grad(loss_fn, None, self.opt_main.parameters)
+        everything = self.opt_main.parameters + (self.opt_fixed.parameters if self.opt_fixed else ())
+        grad_all = ms.value_and_grad(loss_fn, None, everything)
+        n_main = len(self.opt_main.parameters)
+        reduce_main = reduce_all = None
+        if world_size > 1:
+            reduce_main = nn.DistributedGradReducer(self.opt_main.parameters, mean=True)
+            reduce_all = nn.DistributedGradReducer(everything, mean=True)
+        inv = 1.0 / loss_scale
+        opt_main, opt_fixed = self.opt_main, self.opt_fixed
+
+        def unscale(grads):
+            return tuple(g * inv for g in grads) if loss_scale != 1.0 else grads
+
+        def step_frozen(lq, gt):
+            loss, grads = grad_main(lq, gt)
+            if reduce_main is not None:
+                grads = reduce_main(grads)
+            opt_main(unscale(grads))
+            return loss * inv
+
+        def step_all(lq, gt):
+            loss, grads = grad_all(lq, gt)
+            if reduce_all is not None:
+                grads = reduce_all(grads)
+            grads = unscale(grads)
+            opt_main(grads[:n_main])
+            if opt_fixed is not None:
+                opt_fixed(grads[n_main:])
+            return loss * inv
+
+        jit = ms.jit if cfg.train.graph else (lambda f: f)
+        self._frozen = jit(step_frozen)
+        self._all = jit(step_all)
+
+    def set_lrs(self, main_lr: float, fixed_lr: float) -> None:
+        import mindspore as ms
+
+        self.opt_main.learning_rate.set_data(ms.Tensor(main_lr, ms.float32))
+        if self.opt_fixed is not None:
+            self.opt_fixed.learning_rate.set_data(ms.Tensor(fixed_lr, ms.float32))
+
+    def __call__(self, lq, gt, frozen: bool) -> float:
+        fn = self._frozen if (frozen and self.opt_fixed is not None) else self._all
+        return float(fn(lq, gt).asnumpy())
+
+    def optimizer_state(self) -> list[tuple[str, Any]]:
+        """(name, Parameter) of every optimiser state tensor, for checkpoints."""
+        out = []
+        for tag, opt in (("opt_main", self.opt_main), ("opt_fixed", self.opt_fixed)):
+            if opt is None:
+                continue
+            for p in (opt.global_step, opt.beta1_power, opt.beta2_power, *opt.moment1, *opt.moment2):
+                out.append((f"{tag}/{p.name}", p))
+        return out
+
+
+@dataclass
+class Meter:
+    """Smoothed seconds per iteration and ETA for the log line."""
+
+    total: int
+    start_iteration: int
+    started: float = 0.0
+    last: float = 0.0
+    per_iter: float = 0.0
+
+    def tick(self, iteration: int) -> tuple[float, float]:
+        now = time.perf_counter()
+        if not self.started:
+            self.started = self.last = now
+        step = now - self.last
+        self.last = now
+        self.per_iter = step if not self.per_iter else 0.9 * self.per_iter + 0.1 * step
+        return self.per_iter, self.per_iter * (self.total - iteration)
+
+
+def format_eta(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def log_line(iteration: int, total: int, loss: float, lrs: tuple[float, float], per_iter: float, eta: float,
+             frozen: bool) -> str:
+    return (f"iter {iteration:8d}/{total} loss {loss:.4e} lr {lrs[0]:.3e} lr_fixed {lrs[1]:.3e}"
+            f"{' (fix_keys frozen)' if frozen else ''} {per_iter:.2f} s/iter ETA {format_eta(eta)}")
+
+
+def to_tensor(array: np.ndarray):
+    import mindspore as ms
+
+    return ms.Tensor(np.ascontiguousarray(array, dtype=np.float32))
+
+
+Logger = Callable[[str], None]
