@@ -30,5 +30,13 @@ bench: $(STAMP)
 app: $(STAMP)
 	$(BIN)/vrt-upscaler
 
+# One-folder PyInstaller bundle in dist/vrt-upscaler/ (vrt-upscaler + vrt-upscale); slow, not part of CI.
+bundle: $(STAMP)
+	$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/pip install --quiet pyinstaller
+	nice -n 10 $(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/vrt-upscaler.spec
+	nice -n 10 $(BIN)/python -m compileall -q -j 2 dist/vrt-upscaler/_internal/mindspore dist/vrt-upscaler/_internal/vrt_engine
+	dist/vrt-upscaler/vrt-upscale --version
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info out
