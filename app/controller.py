@@ -1,0 +1,457 @@
+"""The queue's behaviour: what runs next, pause/cancel/retry, per-job settings, previews.
+
+It sits between the window (which only draws and forwards user intent) and :class:`Engine` (which
+does the work in its threads). All of it runs on the UI thread and never blocks: every request to
+the engine returns at once and the answer comes back as a signal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage
+
+from vrt_engine.job import Cancelled, CancelToken, Failed, Finished, Job, Progress
+from vrt_engine.video import VideoInfo
+
+from .settings import AppSettings, JobPrefs
+from .widgets.queue_table import QueueItem, QueueModel, Status, human_time
+from .worker import Capabilities, Engine
+
+MODEL_SUFFIXES = (".ckpt", ".pth")
+
+
+class QueueController(QObject):
+    """Owns the queue model and drives the engine; the main window connects to its signals."""
+
+    statusMessage = Signal(str)
+    logLine = Signal(str, str)  # text, level
+    errorReported = Signal(str, str)  # title, one-line reason (a job failed, a model did not import)
+    stateChanged = Signal()  # running / paused / current job changed
+    itemChanged = Signal(int)  # an item's progress or status changed
+    itemsAdded = Signal(list)  # ids, in queue order
+    idle = Signal()  # no job is running any more
+    jobStarted = Signal(int)
+    jobPreview = Signal(int, int, QImage, QImage)  # item id, frame, bicubic x4, model output
+    previewStarted = Signal(int, str)
+    previewReady = Signal(int, int, QImage, QImage)
+    previewFailed = Signal(int, str)
+    frameReady = Signal(int, int, QImage)
+    frameFailed = Signal(int, str)
+    capabilities = Signal(object)  # Capabilities
+    modelReady = Signal(str)  # a model file to offer and select
+
+    def __init__(self, engine: Engine, settings: AppSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.settings = settings
+        self.model = QueueModel(self)
+        self.defaults: JobPrefs = settings.job_defaults()
+        self._current: int | None = None
+        self._token: CancelToken | None = None
+        self._queue_running = False
+        self._pending_probes = 0
+        self._batch_added = 0
+        self._batch_refused: list[str] = []
+
+        engine.probed.connect(self._on_probed)
+        engine.refused.connect(self._on_refused)
+        engine.probesDone.connect(self._on_probes_done)
+        engine.jobStarted.connect(self._on_job_started)
+        engine.jobProgress.connect(self._on_progress)
+        engine.jobPreview.connect(self.jobPreview)
+        engine.jobEnded.connect(self._on_job_ended)
+        engine.previewStarted.connect(self.previewStarted)
+        engine.previewReady.connect(self.previewReady)
+        engine.previewFailed.connect(self._on_preview_failed)
+        engine.frameReady.connect(self.frameReady)
+        engine.frameFailed.connect(self.frameFailed)
+        engine.capabilities.connect(self._on_capabilities)
+        engine.modelImported.connect(self._on_model_imported)
+        engine.modelImportFailed.connect(self._on_model_import_failed)
+        engine.log.connect(self.logLine)
+        engine.query_capabilities()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def current(self) -> QueueItem | None:
+        """The job in the engine's hands, if any."""
+        return self.model.find(self._current) if self._current is not None else None
+
+    @property
+    def current_id(self) -> int | None:
+        return self._current
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None
+
+    @property
+    def paused(self) -> bool:
+        item = self.current
+        return item is not None and item.status == Status.PAUSED
+
+    @property
+    def queue_running(self) -> bool:
+        return self._queue_running
+
+    @property
+    def probing(self) -> bool:
+        return self._pending_probes > 0
+
+    def overall(self) -> tuple[int, int, int, int]:
+        """(frames done, frames in all, jobs done, jobs in all), leaving out failed and cancelled jobs."""
+        done = total = jobs_done = jobs = 0
+        for it in self.model.items():
+            if it.status in (Status.FAILED, Status.CANCELLED):
+                continue
+            jobs += 1
+            total += it.info.frame_count
+            if it.status == Status.DONE:
+                jobs_done += 1
+                done += it.info.frame_count
+            elif it.status.active:
+                done += it.frames_done
+        return done, total, jobs_done, jobs
+
+    # ------------------------------------------------------------------ adding
+    def add_paths(self, paths: list[str]) -> None:
+        """Probe files and folders off the UI thread; good ones join the queue, others are refused."""
+        paths = [p for p in (str(p).strip() for p in paths) if p]
+        if not paths:
+            return
+        if self._pending_probes == 0:
+            self._batch_added, self._batch_refused = 0, []
+        self._pending_probes += 1
+        self.statusMessage.emit(f"Checking {len(paths)} item{'s' if len(paths) != 1 else ''}…")
+        self.engine.probe(paths)
+
+    @Slot(str, object)
+    def _on_probed(self, path: str, info: VideoInfo) -> None:
+        p = Path(path)
+        for it in self.model.items():
+            if it.path == p and it.status != Status.DONE:
+                self._on_refused(path, f"{p}: already in the queue")
+                return
+        item = QueueItem(p, info, self.defaults.copy())
+        self.model.add(item)
+        self._batch_added += 1
+        self.logLine.emit(
+            f"added {p.name}: {info.width}×{info.height}, {info.frame_count} frames, {human_time(info.duration)}",
+            "info",
+        )
+        self.itemsAdded.emit([item.id])
+        self.stateChanged.emit()
+
+    @Slot(str, str)
+    def _on_refused(self, path: str, reason: str) -> None:
+        self._batch_refused.append(reason)
+        self.logLine.emit(f"refused {reason}", "warning")
+        self.statusMessage.emit(f"Refused: {reason}")
+
+    @Slot()
+    def _on_probes_done(self) -> None:
+        self._pending_probes = max(0, self._pending_probes - 1)
+        if self._pending_probes:
+            return
+        added, refused = self._batch_added, self._batch_refused
+        parts = []
+        if added:
+            parts.append(f"Added {added} job{'s' if added != 1 else ''}")
+        if refused:
+            parts.append(f"refused {len(refused)}: {refused[-1]}")
+        if parts:
+            text = "; ".join(parts)
+            self.statusMessage.emit(text[0].upper() + text[1:])
+
+    # ------------------------------------------------------------------ queue control
+    def start(self) -> None:
+        """Run the waiting jobs from the top (or resume a paused one)."""
+        if self.paused:
+            self.resume()
+            return
+        if self.model.next_waiting() is None and not self.busy:
+            self.statusMessage.emit(
+                "Nothing to run: add videos first"
+                if not self.model.rowCount()
+                else "No waiting jobs (Retry runs one again)"
+            )
+            return
+        self._queue_running = True
+        self._start_next()
+        self.stateChanged.emit()
+
+    def pause(self) -> None:
+        """Pause the running job at the next chunk boundary (the queue waits with it)."""
+        item = self.current
+        if item is None or self._token is None or item.status == Status.PAUSED:
+            return
+        self._token.pause()
+        item.status = Status.PAUSED
+        self.model.changed(item.id)
+        self.logLine.emit(f"paused {item.name}", "info")
+        self.statusMessage.emit(f"Paused {item.name} (it stops after the chunk in progress)")
+        self.stateChanged.emit()
+
+    def resume(self) -> None:
+        item = self.current
+        if item is None or self._token is None or item.status != Status.PAUSED:
+            return
+        self._token.resume()
+        item.status = Status.RUNNING if item.frames_done else Status.PREPARING
+        self.model.changed(item.id)
+        self.logLine.emit(f"resumed {item.name}", "info")
+        self.statusMessage.emit(f"Resumed {item.name}")
+        self.stateChanged.emit()
+
+    def toggle_pause(self) -> None:
+        if self.paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def cancel(self) -> None:
+        """Stop the queue: cancel the running job (its finished segments are kept for a resume)."""
+        self._queue_running = False
+        if self._token is not None:
+            self._token.cancel()
+            item = self.current
+            self.statusMessage.emit(f"Cancelling {item.name if item else 'the job'}…")
+        self.stateChanged.emit()
+
+    def cancel_items(self, item_ids: list[int]) -> None:
+        """Cancel these jobs: the running one stops (the queue goes on), waiting ones are skipped."""
+        for item_id in item_ids:
+            item = self.model.find(item_id)
+            if item is None:
+                continue
+            if item_id == self._current and self._token is not None:
+                self._token.cancel()
+                self.statusMessage.emit(f"Cancelling {item.name}…")
+            elif item.status == Status.WAITING:
+                item.status = Status.CANCELLED
+                item.message = "skipped"
+                self.model.changed(item_id)
+                self.logLine.emit(f"skipped {item.name}", "info")
+        self.stateChanged.emit()
+
+    def start_items(self, item_ids: list[int]) -> None:
+        """Run these jobs next: at once if nothing runs, else right after the running one."""
+        waiting = [i for i in item_ids if (it := self.model.find(i)) is not None and it.status == Status.WAITING]
+        if not waiting:
+            self.statusMessage.emit("Select a waiting job to start it (Retry queues a failed one again)")
+            return
+        first_waiting = self.model.next_waiting()
+        self.model.move_to(waiting, self.model.row_of(first_waiting.id) if first_waiting else 0)
+        if not self.busy:
+            self._run(self.model.find(waiting[0]))  # type: ignore[arg-type]
+        self.stateChanged.emit()
+
+    def retry(self, item_ids: list[int]) -> None:
+        """Queue failed or cancelled jobs again (a cancelled one resumes from its finished segments)."""
+        again = []
+        for item_id in item_ids:
+            item = self.model.find(item_id)
+            if item is not None and item.status in (Status.FAILED, Status.CANCELLED):
+                item.status = Status.WAITING
+                item.frames_done, item.fps, item.eta, item.elapsed, item.message = 0, 0.0, None, 0.0, ""
+                self.model.changed(item_id)
+                again.append(item.name)
+        if not again:
+            self.statusMessage.emit("Only failed or cancelled jobs can be retried")
+            return
+        self.logLine.emit(f"queued again: {', '.join(again)}", "info")
+        self.start()
+
+    def remove(self, item_ids: list[int]) -> None:
+        """Take jobs off the queue (not the running one); a cancelled job's resume folder is deleted."""
+        keep = [i for i in item_ids if i == self._current]
+        if keep:
+            self.statusMessage.emit("The running job stays in the queue: cancel it first")
+        removed = self.model.remove([i for i in item_ids if i != self._current])
+        for item in removed:
+            if item.status == Status.CANCELLED and item.output is not None:
+                self.engine.remove_work_dir(Job(item.path, item.output).work_dir)
+        if removed:
+            self.logLine.emit(f"removed {', '.join(it.name for it in removed)}", "info")
+        self.stateChanged.emit()
+
+    def clear_finished(self) -> None:
+        self.remove([it.id for it in self.model.items() if it.status == Status.DONE])
+
+    def move(self, item_ids: list[int], delta: int) -> bool:
+        moved = self.model.move(item_ids, delta)
+        if moved:
+            self.stateChanged.emit()
+        return moved
+
+    # ------------------------------------------------------------------ settings
+    def set_defaults(self, prefs: JobPrefs) -> None:
+        """New defaults for jobs added from now on (saved at once)."""
+        self.defaults = prefs.copy()
+        self.settings.set_job_defaults(self.defaults)
+
+    def set_item_prefs(self, item_ids: list[int], prefs: JobPrefs) -> None:
+        """Give these jobs these settings (jobs that ran or are running keep theirs)."""
+        for item_id in item_ids:
+            item = self.model.find(item_id)
+            if item is not None and item.status.editable:
+                item.prefs = prefs.copy()
+                self.model.changed(item_id)
+
+    def apply_defaults_to_waiting(self) -> None:
+        n = 0
+        for item in self.model.items():
+            if item.status == Status.WAITING:
+                item.prefs = self.defaults.copy()
+                self.model.changed(item.id)
+                n += 1
+        self.statusMessage.emit(f"Default settings applied to {n} waiting job{'s' if n != 1 else ''}")
+
+    def use_model_file(self, path: str) -> None:
+        """A model file the user picked: a .ckpt is used as is, a .pth is imported first (in the engine)."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".ckpt":
+            self.modelReady.emit(path)
+        elif suffix == ".pth":
+            self.statusMessage.emit(f"Importing {Path(path).name}… (converting to a checkpoint)")
+            self.engine.import_model(path)
+        else:
+            reason = f"{path}: not a model file (choose a .ckpt or .pth)"
+            self.logLine.emit(reason, "warning")
+            self.statusMessage.emit(reason)
+
+    # ------------------------------------------------------------------ previews
+    def request_frame(self, item_id: int, frame_index: int) -> None:
+        """Decode one input frame for the compare view (quick, in the I/O thread)."""
+        item = self.model.find(item_id)
+        if item is not None:
+            self.engine.read_frame(item.id, item.path, item.info, frame_index)
+
+    def request_preview(self, item_id: int, frame_index: int) -> None:
+        """Run the job's model on the chunk around one frame (in the engine thread, after any running job)."""
+        item = self.model.find(item_id)
+        if item is not None:
+            self.engine.preview(item.id, item.path, frame_index, item.prefs.job_settings())
+
+    # ------------------------------------------------------------------ lifetime
+    def shutdown(self) -> None:
+        """Cancel what runs and wait for the engine threads to end (no partial output is left)."""
+        self._queue_running = False
+        self.engine.shutdown()
+
+    # ------------------------------------------------------------------ running
+    def _start_next(self) -> None:
+        if self._current is not None:
+            return
+        item = self.model.next_waiting() if self._queue_running else None
+        if item is None:
+            if self._queue_running:
+                self._queue_running = False
+                self._summary()
+            self.stateChanged.emit()
+            self.idle.emit()
+            return
+        self._run(item)
+
+    def _run(self, item: QueueItem) -> None:
+        prefs = item.prefs
+        job = Job(item.path, prefs.output_path(item.path), prefs.job_settings())
+        item.output = job.output
+        item.status = Status.PREPARING
+        item.frames_done, item.fps, item.eta, item.elapsed = 0, 0.0, None, 0.0
+        item.message = "Waiting for the engine…"
+        self._current = item.id
+        self.model.changed(item.id)
+        self.logLine.emit(f"starting {item.name} → {job.output} (model {prefs.model})", "info")
+        self._token = self.engine.run_job(item.id, job)
+        self.stateChanged.emit()
+
+    def _summary(self) -> None:
+        items = self.model.items()
+        done = sum(it.status == Status.DONE for it in items)
+        failed = sum(it.status == Status.FAILED for it in items)
+        text = f"Queue finished: {done} done" + (f", {failed} failed" if failed else "")
+        self.statusMessage.emit(text)
+        self.logLine.emit(text.lower(), "info")
+
+    @Slot(int, str)
+    def _on_job_started(self, item_id: int, stage: str) -> None:
+        item = self.model.find(item_id)
+        if item is None:
+            return
+        if item.status != Status.PAUSED:
+            item.status = Status.PREPARING
+        item.message = stage[:1].upper() + stage[1:]
+        self.model.changed(item_id)
+        self.statusMessage.emit(f"{item.name}: {stage}")
+        self.jobStarted.emit(item_id)
+        self.itemChanged.emit(item_id)
+
+    @Slot(int, object)
+    def _on_progress(self, item_id: int, p: Progress) -> None:
+        item = self.model.find(item_id)
+        if item is None:
+            return
+        item.frames_done, item.fps, item.eta, item.elapsed = p.frames_done, p.fps, p.eta_seconds, p.elapsed_seconds
+        if item.status != Status.PAUSED:
+            item.status = Status.RUNNING
+        item.message = ""
+        self.model.changed(item_id)
+        self.itemChanged.emit(item_id)
+
+    @Slot(int, object)
+    def _on_job_ended(self, item_id: int, event: object) -> None:
+        item = self.model.find(item_id)
+        if item is not None:
+            if isinstance(event, Finished):
+                item.status = Status.DONE
+                item.frames_done = event.frames
+                item.output = Path(event.output)
+                item.message = f"saved {event.output}"
+                self.logLine.emit(
+                    f"done {item.name} → {event.output} ({event.frames} frames in {human_time(event.seconds)})", "info"
+                )
+                self.statusMessage.emit(f"Done: {Path(event.output).name}")
+            elif isinstance(event, Failed):
+                item.status = Status.FAILED
+                item.message = event.reason
+                self.logLine.emit(f"failed {item.name}: {event.reason}", "error")
+                self.statusMessage.emit(f"Failed: {event.reason}")
+                self.errorReported.emit(f"{item.name} failed", event.reason)
+            elif isinstance(event, Cancelled):
+                item.status = Status.CANCELLED
+                item.message = "cancelled; finished parts kept, Retry resumes" if event.resumable else "cancelled"
+                self.logLine.emit(f"cancelled {item.name}" + (" (resumable)" if event.resumable else ""), "info")
+                self.statusMessage.emit(f"Cancelled {item.name}")
+            self.model.changed(item_id)
+            self.itemChanged.emit(item_id)
+        if item_id == self._current:
+            self._current = None
+            self._token = None
+        self._start_next()
+
+    @Slot(int, str)
+    def _on_preview_failed(self, item_id: int, reason: str) -> None:
+        self.logLine.emit(f"preview failed: {reason}", "warning")
+        self.previewFailed.emit(item_id, reason)
+
+    @Slot(object)
+    def _on_capabilities(self, caps: Capabilities) -> None:
+        self.logLine.emit(
+            f"devices: {', '.join(caps.devices)}; models with weights: {', '.join(caps.models) or 'none'}", "info"
+        )
+        self.capabilities.emit(caps)
+
+    @Slot(str, str)
+    def _on_model_imported(self, source: str, checkpoint: str) -> None:
+        self.logLine.emit(f"imported {Path(source).name} as {checkpoint}", "info")
+        self.statusMessage.emit(f"Imported model {Path(checkpoint).name}")
+        self.modelReady.emit(checkpoint)
+
+    @Slot(str, str)
+    def _on_model_import_failed(self, source: str, reason: str) -> None:
+        self.logLine.emit(f"model import failed: {reason}", "error")
+        self.statusMessage.emit(f"Model import failed: {reason}")
+        self.errorReported.emit(f"Could not import {Path(source).name}", reason)

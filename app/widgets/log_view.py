@@ -1,0 +1,47 @@
+"""The log panel: what the engine and the app did, with warnings and errors in colour."""
+
+from __future__ import annotations
+
+import html
+import time
+
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+MAX_LINES = 5000
+
+
+class LogView(QPlainTextEdit):
+    """Read-only, timestamped lines; keeps the last MAX_LINES so a long session stays light."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setAcceptDrops(False)
+        self.setMaximumBlockCount(MAX_LINES)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setPlaceholderText("Messages from the upscaler appear here")
+        self.setToolTip("What the upscaler did: files added or refused, job progress, failures")
+
+    def append_line(self, text: str, level: str = "info") -> None:
+        """Add one line; level 'warning' or 'error' is coloured to stand out on light and dark palettes."""
+        stamp = time.strftime("%H:%M:%S")
+        safe = html.escape(text)
+        colour = self._colour(level)
+        body = f'<span style="color:{colour}">{safe}</span>' if colour else safe
+        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        self.appendHtml(f'<span style="color:{muted}">{stamp}</span>&nbsp;&nbsp;{body}')
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _colour(self, level: str) -> str:
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        if level == "error":
+            return "#ff7b72" if dark else "#b3261e"
+        if level == "warning":
+            return "#e3b341" if dark else "#8a5a00"
+        return ""
+
+    def lines(self) -> list[str]:
+        """The text of every line (for tests and copying)."""
+        return self.toPlainText().splitlines()

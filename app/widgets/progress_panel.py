@@ -1,0 +1,81 @@
+"""Progress of the running job and of the whole queue: bars, frames, speed, ETA, elapsed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QWidget
+
+from .queue_table import QueueItem, Status, human_time
+
+
+class ProgressPanel(QWidget):
+    """Two bars (job, queue) with their numbers; fed by the main window from controller state."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job_label = QLabel("No job running", self)
+        self.job_label.setToolTip("The job being upscaled")
+        self.job_bar = QProgressBar(self)
+        self.job_bar.setRange(0, 1000)
+        self.job_bar.setValue(0)
+        self.job_bar.setFormat("%p%")
+        self.job_bar.setToolTip("Progress of the running job")
+        self.job_stats = QLabel("", self)
+        self.job_stats.setToolTip("Frames done of all, speed in frames per second, time left and time spent")
+        self.queue_label = QLabel("Queue", self)
+        self.queue_label.setToolTip("Jobs finished of all jobs to run")
+        self.queue_bar = QProgressBar(self)
+        self.queue_bar.setRange(0, 1000)
+        self.queue_bar.setValue(0)
+        self.queue_bar.setToolTip("Progress of the whole queue, counted in frames")
+        self.queue_stats = QLabel("", self)
+        self.queue_stats.setToolTip("Frames done of all frames in the queue")
+        for w in (self.job_stats, self.queue_stats):
+            w.setMinimumWidth(
+                w.fontMetrics().horizontalAdvance("88,888 / 88,888 frames · 88.8 fps · ETA 8:88:88 · 8:88:88")
+            )
+        for w in (self.job_label, self.queue_label):
+            w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+            w.setMinimumWidth(w.fontMetrics().horizontalAdvance("M" * 14))
+            w.setMaximumWidth(w.fontMetrics().horizontalAdvance("M" * 22))
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
+        grid.addWidget(self.job_label, 0, 0)
+        grid.addWidget(self.job_bar, 0, 1)
+        grid.addWidget(self.job_stats, 0, 2)
+        grid.addWidget(self.queue_label, 1, 0)
+        grid.addWidget(self.queue_bar, 1, 1)
+        grid.addWidget(self.queue_stats, 1, 2)
+        grid.setColumnStretch(1, 1)
+
+    def show_job(self, item: QueueItem | None) -> None:
+        """The running (or last) job's numbers; a busy bar while the model is prepared."""
+        if item is None or not item.status.active:
+            self.job_label.setText("No job running")
+            self.job_label.setToolTip("The job being upscaled")
+            self.job_bar.setRange(0, 1000)
+            self.job_bar.setValue(0)
+            self.job_stats.setText("")
+            return
+        fm = self.job_label.fontMetrics()
+        self.job_label.setText(fm.elidedText(item.name, Qt.TextElideMode.ElideMiddle, self.job_label.maximumWidth()))
+        self.job_label.setToolTip(str(item.path))
+        total = item.info.frame_count
+        if item.status == Status.PREPARING:
+            self.job_bar.setRange(0, 0)  # busy: graph compilation can take tens of seconds
+            self.job_stats.setText(item.message or "Preparing model…")
+            return
+        self.job_bar.setRange(0, 1000)
+        self.job_bar.setValue(int(item.fraction * 1000))
+        paused = " · paused" if item.status == Status.PAUSED else ""
+        self.job_stats.setText(
+            f"{item.frames_done:,} / {total:,} frames · {item.fps:.1f} fps · "
+            f"ETA {human_time(item.eta)} · {human_time(item.elapsed)}{paused}"
+        )
+
+    def show_queue(self, done_frames: int, total_frames: int, jobs_done: int, jobs_total: int) -> None:
+        self.queue_label.setText(f"Queue: {jobs_done} of {jobs_total} done" if jobs_total else "Queue empty")
+        self.queue_bar.setValue(int(1000 * done_frames / total_frames) if total_frames else 0)
+        self.queue_stats.setText(f"{done_frames:,} / {total_frames:,} frames" if total_frames else "")

@@ -1,0 +1,470 @@
+"""All engine work, off the UI thread.
+
+Two QThreads, each with one QObject living in it:
+
+* ``EngineWorker`` runs what needs the model: jobs (``JobRunner``, which keeps the loaded model
+  across jobs), single-frame previews, .pth imports, and the device/model discovery (it imports
+  MindSpore, which takes seconds).
+* ``IoWorker`` does the quick file work that must not wait behind an hour-long job: probing dropped
+  files, decoding one input frame for the slider, deleting a removed job's work folder.
+
+:class:`Engine` is the only thing the rest of the app talks to: its methods post requests to the
+workers through queued signals, and its signals carry results back to the UI thread.
+:class:`EventAdapter` is the one small place where engine events become Qt signals.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from vrt_engine import job as engine_job
+from vrt_engine import video
+from vrt_engine.job import (
+    Cancelled,
+    CancelToken,
+    Failed,
+    Finished,
+    Job,
+    JobRunner,
+    JobSettings,
+    LogLine,
+    PreviewPair,
+    Progress,
+)
+
+# Files a dropped folder is searched for (single files are always probed, whatever their name).
+VIDEO_SUFFIXES = frozenset(
+    ".mp4 .m4v .mkv .mov .webm .avi .mpg .mpeg .ts .m2ts .mts .wmv .flv .y4m .ogv .3gp .mxf .nut".split()
+)
+PREVIEW_INTERVAL_S = 0.2  # at most this often a running job's preview pair crosses to the UI
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """An HxWx3 uint8 RGB array as a QImage that owns its pixels (safe to hand to another thread)."""
+    a = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as the one-line reason the user sees."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+class Latest:
+    """A one-slot mailbox: the newest request replaces an unserved one (slider scrubbing, previews)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: Any = None
+
+    def put(self, value: Any) -> None:
+        with self._lock:
+            self._value = value
+
+    def take(self) -> Any:
+        with self._lock:
+            value, self._value = self._value, None
+            return value
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    item_id: int
+    path: Path
+    frame_index: int
+    settings: JobSettings
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    item_id: int
+    path: Path
+    info: video.VideoInfo
+    frame_index: int
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the engine can use here: device names, named models with weights, imported model files."""
+
+    devices: tuple[str, ...]
+    models: tuple[str, ...]
+    model_files: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------------------------- adapter
+class EventAdapter:
+    """Turns one job's engine events into the worker's signals; called on the worker thread."""
+
+    def __init__(self, worker: EngineWorker, item_id: int, preview_interval: float = PREVIEW_INTERVAL_S) -> None:
+        self._worker = worker
+        self._id = item_id
+        self._interval = preview_interval
+        self._last_preview = 0.0
+        self._held: PreviewPair | None = None
+
+    def __call__(self, event: object) -> None:
+        w = self._worker
+        if isinstance(event, Progress):
+            w.jobProgress.emit(self._id, event)
+        elif isinstance(event, PreviewPair):
+            now = time.monotonic()
+            if now - self._last_preview >= self._interval:
+                self._send(event)
+                self._last_preview = now
+            else:
+                self._held = event  # shown at the end if nothing newer got through
+        elif isinstance(event, LogLine):
+            w.log.emit(event.text, event.level)
+        elif isinstance(event, Finished | Failed | Cancelled):
+            if self._held is not None:
+                self._send(self._held)
+            w.jobEnded.emit(self._id, event)
+
+    def _send(self, pair: PreviewPair) -> None:
+        self._held = None
+        self._worker.jobPreview.emit(self._id, pair.frame_index, to_qimage(pair.bicubic), to_qimage(pair.upscaled))
+
+
+# ---------------------------------------------------------------------------------------------- workers
+class EngineWorker(QObject):
+    """Lives in the engine thread: jobs, previews, model imports, device discovery."""
+
+    capabilities = Signal(object)  # Capabilities
+    jobStarted = Signal(int, str)  # item id, "preparing model…" or "starting…"
+    jobProgress = Signal(int, object)  # item id, Progress
+    jobPreview = Signal(int, int, QImage, QImage)  # item id, frame, bicubic x4, model output
+    jobEnded = Signal(int, object)  # item id, Finished | Failed | Cancelled
+    previewStarted = Signal(int, str)  # item id, what it is doing
+    previewReady = Signal(int, int, QImage, QImage)
+    previewFailed = Signal(int, str)
+    modelImported = Signal(str, str)  # source .pth, installed .ckpt
+    modelImportFailed = Signal(str, str)  # source, reason
+    log = Signal(str, str)  # text, level
+
+    def __init__(self, previews: Latest) -> None:
+        super().__init__()
+        self._runner = JobRunner()
+        self._previews = previews
+        self._ready: set[tuple[str, str]] = set()  # (model, device) already loaded and compiled once
+
+    def _stage(self, settings: JobSettings) -> str:
+        if settings.model == engine_job.BICUBIC or (settings.model, settings.device) in self._ready:
+            return "starting…"
+        return "preparing model…"
+
+    @Slot()
+    def load_capabilities(self) -> None:
+        """Devices and models (imports MindSpore: seconds, hence here)."""
+        from vrt_engine.devices import available_devices
+        from vrt_engine.models_dir import AUTHORS_FILES, BUILTIN_MODEL, available_models, user_models_dir
+
+        try:
+            devices = tuple(d.name for d in available_devices())
+        except Exception as exc:  # a broken MindSpore install: the CPU still works for bicubic
+            self.log.emit(f"device discovery failed: {one_line(exc)}", "warning")
+            devices = ("cpu",)
+        try:
+            models = tuple(available_models())
+            named = {BUILTIN_MODEL, *AUTHORS_FILES}
+            folder = user_models_dir()
+            files = (
+                tuple(str(p) for p in sorted(folder.glob("*.ckpt")) if p.stem not in named) if folder.is_dir() else ()
+            )
+        except OSError as exc:
+            self.log.emit(f"model folder unreadable: {one_line(exc)}", "warning")
+            models, files = (), ()
+        self.capabilities.emit(Capabilities(devices, models, files))
+
+    @Slot(int, object, object)
+    def run_job(self, item_id: int, job: Job, token: CancelToken) -> None:
+        """Run one job to its end; the terminal event always comes back as jobEnded."""
+        self.jobStarted.emit(item_id, self._stage(job.settings))
+        adapter = EventAdapter(self, item_id)
+        if token.cancelled:  # cancelled while it waited in the queue of requests
+            adapter(Cancelled(resumable=job.work_dir.exists()))
+            return
+        try:
+            event = self._runner.run(job, adapter, token)
+        except Exception as exc:  # the runner promises not to raise; if it does, the queue still goes on
+            adapter(Failed(f"{job.input}: {one_line(exc)}"))
+            return
+        if isinstance(event, Finished):
+            self._ready.add((job.settings.model, job.settings.device))
+
+    @Slot()
+    def run_preview(self) -> None:
+        """Upscale the chunk around the newest requested frame (older unserved requests are dropped)."""
+        request: PreviewRequest | None = self._previews.take()
+        if request is None:
+            return
+        s = request.settings
+        self.previewStarted.emit(request.item_id, self._stage(s))
+        try:
+            runner = self._runner.runner_for(s)
+            pair = engine_job.preview_frame(request.path, request.frame_index, s, runner=runner)
+        except Exception as exc:  # shown beside the preview; nothing else stops
+            self.previewFailed.emit(request.item_id, one_line(exc))
+            return
+        self._ready.add((s.model, s.device))
+        self.previewReady.emit(request.item_id, pair.frame_index, to_qimage(pair.bicubic), to_qimage(pair.upscaled))
+
+    @Slot(str)
+    def import_model(self, source: str) -> None:
+        """Convert an authors' .pth into a checkpoint in the user's model folder."""
+        from vrt_engine.models_dir import user_models_dir
+        from vrt_engine.weights import convert_pth
+
+        src = Path(source)
+        try:
+            folder = user_models_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            dst = folder / f"{src.stem}.ckpt"
+            self.log.emit(f"importing {src.name} into {folder}", "info")
+            convert_pth(src, dst)
+        except Exception as exc:
+            self.modelImportFailed.emit(source, one_line(exc))
+            return
+        self.modelImported.emit(source, str(dst))
+
+
+class IoWorker(QObject):
+    """Lives in the I/O thread: probing, one-frame decoding, cleaning work folders."""
+
+    probed = Signal(str, object)  # path, VideoInfo
+    refused = Signal(str, str)  # path, one-line reason
+    probesDone = Signal()
+    frameReady = Signal(int, int, QImage)  # item id, frame index, input frame as bicubic x4
+    frameFailed = Signal(int, str)
+
+    def __init__(self, frames: Latest) -> None:
+        super().__init__()
+        self._frames = frames
+
+    @Slot(object)
+    def probe_paths(self, paths: list[str]) -> None:
+        """Expand folders, then probe every file; each result is reported as soon as it is known."""
+        for raw in paths:
+            for path, problem in expand_paths([raw]):
+                if problem:
+                    self.refused.emit(str(path), problem)
+                    continue
+                try:
+                    info = video.probe(path)
+                    if info.is_vfr:
+                        raise video.vfr_error(info)
+                except video.VideoError as exc:
+                    self.refused.emit(str(path), one_line(exc))
+                except Exception as exc:  # anything else is still a refusal of this one file
+                    self.refused.emit(str(path), f"{path}: {one_line(exc)}")
+                else:
+                    self.probed.emit(str(path), info)
+        self.probesDone.emit()
+
+    @Slot()
+    def read_frame(self) -> None:
+        """Decode the newest requested input frame and scale it x4 (bicubic) for the compare view."""
+        from vrt_engine.runner import bicubic_upscale
+
+        request: FrameRequest | None = self._frames.take()
+        if request is None:
+            return
+        try:
+            frames = video.read_frames(request.path, request.info, start=request.frame_index)
+            try:
+                frame = next(frames)
+            finally:
+                frames.close()
+            if frame.dtype == np.uint16:
+                frame = (frame >> 8).astype(np.uint8)
+            image = to_qimage(bicubic_upscale(frame, 4))
+        except Exception as exc:
+            self.frameFailed.emit(request.item_id, one_line(exc))
+            return
+        self.frameReady.emit(request.item_id, request.frame_index, image)
+
+    @Slot(str)
+    def remove_work_dir(self, folder: str) -> None:
+        """Delete the hidden resume folder of a job the user removed from the queue."""
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """Files as given; a folder of PNG frames as one input; any other folder as the videos inside it.
+
+    Returns (path, problem) pairs; problem is "" for something worth probing.
+    """
+    out: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if not p.is_dir():
+            out.append((p, ""))
+            continue
+        try:
+            entries = list(p.iterdir())
+        except OSError as exc:
+            out.append((p, f"{p}: {one_line(exc)}"))
+            continue
+        if any(e.suffix.lower() == ".png" and e.is_file() for e in entries) and not any(
+            e.suffix.lower() in VIDEO_SUFFIXES for e in entries
+        ):
+            out.append((p, ""))
+            continue
+        found = sorted(
+            f
+            for f in p.rglob("*")
+            if f.suffix.lower() in VIDEO_SUFFIXES
+            and f.is_file()
+            and not any(part.startswith(".") for part in f.relative_to(p).parts)  # skips .NAME.vrt-work
+        )
+        if not found:
+            out.append((p, f"{p}: no video files in this folder"))
+        out.extend((f, "") for f in found)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- facade
+class Engine(QObject):
+    """The app's handle on the workers: call its methods on the UI thread, connect to its signals."""
+
+    # results, delivered on the UI thread
+    capabilities = Signal(object)
+    jobStarted = Signal(int, str)
+    jobProgress = Signal(int, object)
+    jobPreview = Signal(int, int, QImage, QImage)
+    jobEnded = Signal(int, object)
+    previewStarted = Signal(int, str)
+    previewReady = Signal(int, int, QImage, QImage)
+    previewFailed = Signal(int, str)
+    modelImported = Signal(str, str)
+    modelImportFailed = Signal(str, str)
+    log = Signal(str, str)
+    probed = Signal(str, object)
+    refused = Signal(str, str)
+    probesDone = Signal()
+    frameReady = Signal(int, int, QImage)
+    frameFailed = Signal(int, str)
+
+    # requests, delivered to the workers' threads
+    _runJob = Signal(int, object, object)
+    _preview = Signal()
+    _importModel = Signal(str)
+    _capabilities = Signal()
+    _probe = Signal(object)
+    _readFrame = Signal()
+    _removeWorkDir = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._previews = Latest()
+        self._frames = Latest()
+        self._tokens: dict[int, CancelToken] = {}
+
+        self.engine_thread = QThread(self)
+        self.engine_thread.setObjectName("vrt-engine")
+        self._engine = EngineWorker(self._previews)
+        self._engine.moveToThread(self.engine_thread)
+        self.engine_thread.finished.connect(self._engine.deleteLater)
+
+        self.io_thread = QThread(self)
+        self.io_thread.setObjectName("vrt-io")
+        self._io = IoWorker(self._frames)
+        self._io.moveToThread(self.io_thread)
+        self.io_thread.finished.connect(self._io.deleteLater)
+
+        for name in (
+            "capabilities jobStarted jobProgress jobPreview previewStarted previewReady previewFailed "
+            "modelImported modelImportFailed log"
+        ).split():
+            getattr(self._engine, name).connect(getattr(self, name))
+        self._engine.jobEnded.connect(self._on_job_ended)
+        for name in "probed refused probesDone frameReady frameFailed".split():
+            getattr(self._io, name).connect(getattr(self, name))
+
+        self._runJob.connect(self._engine.run_job)
+        self._preview.connect(self._engine.run_preview)
+        self._importModel.connect(self._engine.import_model)
+        self._capabilities.connect(self._engine.load_capabilities)
+        self._probe.connect(self._io.probe_paths)
+        self._readFrame.connect(self._io.read_frame)
+        self._removeWorkDir.connect(self._io.remove_work_dir)
+
+        self.engine_thread.start()
+        self.io_thread.start()
+        self._running = True
+
+    # ----- requests -----
+    def query_capabilities(self) -> None:
+        """Ask for devices and models; the answer comes as ``capabilities``."""
+        self._capabilities.emit()
+
+    def probe(self, paths: list[str]) -> None:
+        """Probe files and folders; answers come as ``probed`` / ``refused``, then ``probesDone``."""
+        self._probe.emit(list(paths))
+
+    def run_job(self, item_id: int, job: Job) -> CancelToken:
+        """Queue a job on the engine thread; returns its token (cancel, pause, resume from any thread)."""
+        token = CancelToken()
+        self._tokens[item_id] = token
+        self._runJob.emit(item_id, job, token)
+        return token
+
+    def preview(self, item_id: int, path: Path, frame_index: int, settings: JobSettings) -> None:
+        """Ask for a before/after preview of one frame; a newer request replaces one not yet started."""
+        self._previews.put(PreviewRequest(item_id, Path(path), frame_index, settings))
+        self._preview.emit()
+
+    def read_frame(self, item_id: int, path: Path, info: video.VideoInfo, frame_index: int) -> None:
+        """Ask for one input frame (bicubic x4); a newer request replaces one not yet started."""
+        self._frames.put(FrameRequest(item_id, Path(path), info, frame_index))
+        self._readFrame.emit()
+
+    def import_model(self, pth: str) -> None:
+        """Convert a .pth in the engine thread; answers come as ``modelImported`` / ``modelImportFailed``."""
+        self._importModel.emit(pth)
+
+    def remove_work_dir(self, folder: Path) -> None:
+        """Forget a job's resume folder (in the I/O thread)."""
+        self._removeWorkDir.emit(str(folder))
+
+    # ----- lifetime -----
+    @property
+    def running(self) -> bool:
+        """False once shut down."""
+        return self._running
+
+    def cancel_all(self) -> None:
+        """Cancel every job sent to the engine thread that has not ended yet."""
+        for token in self._tokens.values():
+            token.cancel()
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Cancel what runs, stop both threads and wait for them; True when both have finished."""
+        if not self._running:
+            return True
+        self._running = False
+        self.cancel_all()
+        self.engine_thread.quit()
+        self.io_thread.quit()
+        deadline = None if timeout_ms < 0 else timeout_ms
+        ok_engine = self.engine_thread.wait() if deadline is None else self.engine_thread.wait(deadline)
+        ok_io = self.io_thread.wait() if deadline is None else self.io_thread.wait(deadline)
+        return bool(ok_engine and ok_io)
+
+    @Slot(int, object)
+    def _on_job_ended(self, item_id: int, event: object) -> None:
+        self._tokens.pop(item_id, None)
+        self.jobEnded.emit(item_id, event)

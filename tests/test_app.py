@@ -1,0 +1,544 @@
+"""The desktop app, driven like a user would (pytest-qt, offscreen), with the real engine underneath.
+
+Jobs use the ``bicubic`` model (no weights, instant) on tiny clips made here, so the whole module
+runs in well under a minute on two cores. Preferences go to a per-test INI file.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence, QMouseEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QSlider,
+    QWidget,
+)
+
+from app.main_window import MainWindow
+from app.settings import AppSettings, JobPrefs
+from app.widgets.compare_view import PANE_GAP, SIDE, SPLIT, CompareView
+from app.widgets.drop_zone import DropZone
+from app.widgets.queue_table import Status
+from vrt_engine.video import make_test_clip, probe
+
+JOB_TIMEOUT_MS = 60_000
+MODEL_TIMEOUT_MS = 240_000  # the micro model on a loaded 2-core machine
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's preferences or model folder."""
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    monkeypatch.setenv("VRT_MODELS_DIR", str(tmp_path / "models"))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A short clip with audio (64x48, 12 frames), a longer one (160x120, 96 frames, ~2 s to upscale with
+    bicubic), and a very small one with audio for the model (32x24, 6 frames)."""
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "short": make_test_clip(folder / "short.mp4", 64, 48, 12, audio=True),
+        "long": make_test_clip(folder / "long.mp4", 160, 120, 96, audio=False),
+        "model": make_test_clip(folder / "model.mp4", 32, 24, 6, audio=True),
+    }
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path):
+    """Build real windows on a settings file; at teardown cancel what runs and check the threads ended."""
+    windows: list[MainWindow] = []
+
+    def make(settings_path: Path | None = None, **kwargs) -> MainWindow:
+        kwargs.setdefault("confirm", lambda _title, _text: True)
+        w = MainWindow(AppSettings(settings_path or tmp_path / "settings.ini"), **kwargs)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        if w.controller.busy:
+            w.controller.cancel()
+            qtbot.waitUntil(lambda w=w: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+        w.close()
+        qtbot.waitUntil(lambda w=w: not w.isVisible(), timeout=JOB_TIMEOUT_MS)
+        assert not w.engine.engine_thread.isRunning() and not w.engine.io_thread.isRunning()
+        w.deleteLater()
+
+
+def use_bicubic(w: MainWindow, out_dir: Path) -> None:
+    """Pick the bicubic model and an output folder in the settings form, as a user would."""
+    form = w.form
+    form.model_combo.setCurrentIndex(form.model_combo.findData("bicubic"))
+    form.folder_edit.setText(str(out_dir))
+    assert w.controller.defaults.model == "bicubic"
+    assert w.controller.defaults.output_folder == str(out_dir)
+
+
+def use_model_file(w: MainWindow, ckpt: Path, out_dir: Path) -> None:
+    """Pick a model file (as File > Import model does) and an output folder, for new jobs."""
+    w.controller.use_model_file(str(ckpt))
+    w.form.folder_edit.setText(str(out_dir))
+    assert w.form.model_combo.currentData() == str(ckpt)
+    assert w.controller.defaults.model == str(ckpt)
+
+
+def add_and_wait(qtbot, w: MainWindow, *paths: Path, expect: int) -> None:
+    w.add_paths([str(p) for p in paths])
+    qtbot.waitUntil(lambda: not w.controller.probing, timeout=10_000)
+    assert w.controller.model.rowCount() == expect
+
+
+def drop_on(widget: QWidget, paths: list[Path]) -> QDropEvent:
+    """Send a real drag-enter + drop pair carrying file URLs to a widget."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(
+        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop
+
+
+def solid(colour: str, w: int = 64, h: int = 48) -> QImage:
+    img = QImage(w, h, QImage.Format.Format_RGB888)
+    img.fill(QColor(colour))
+    return img
+
+
+def pixel(image: QImage, x: int, y: int) -> tuple[int, int, int]:
+    c = image.pixelColor(x, y)
+    return c.red(), c.green(), c.blue()
+
+
+# ---------------------------------------------------------------------------------------------- adding files
+def test_drop_adds_videos_and_refuses_a_text_file(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    assert w.queue_stack.currentWidget() is w.drop_zone
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video\n")
+
+    drop = drop_on(w, [clips["short"], text])
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: not w.controller.probing, timeout=10_000)
+
+    items = w.controller.model.items()
+    assert [it.path for it in items] == [clips["short"]]
+    assert w.queue_stack.currentWidget() is w.table
+    model = w.controller.model
+    assert model.data(model.index(0, model.RESOLUTION)) == "64×48 → 256×192"
+    assert model.data(model.index(0, model.FRAMES)) == "12"
+    assert model.data(model.index(0, model.DURATION)) == "0:00"
+    assert model.data(model.index(0, model.SIZE)).startswith("≈ ")
+    assert model.data(model.index(0, model.STATUS)) == "Waiting"
+    assert "notes.txt" in w.statusBar().currentMessage() and "not a video" in w.statusBar().currentMessage()
+    assert any("refused" in line and "notes.txt" in line for line in w.log_view.lines())
+
+    # a folder dropped on the drop zone's replacement (the table) adds the videos inside, skipping the rest
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(clips["short"], folder / "a.mp4")
+    (folder / "readme.md").write_text("skip me")
+    drop_on(w.table.viewport(), [folder])
+    qtbot.waitUntil(lambda: not w.controller.probing, timeout=10_000)
+    assert [it.path.name for it in w.controller.model.items()] == ["short.mp4", "a.mp4"]
+
+    # the same file again is refused, and the queue keeps what it had
+    drop_on(w, [clips["short"]])
+    qtbot.waitUntil(lambda: not w.controller.probing, timeout=10_000)
+    assert w.controller.model.rowCount() == 2
+    assert "already in the queue" in w.statusBar().currentMessage()
+
+
+def test_drop_zone_and_paste_add_files(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    zone = w.findChild(DropZone)
+    drop_on(zone, [clips["short"]])
+    qtbot.waitUntil(lambda: w.controller.model.rowCount() == 1, timeout=10_000)
+
+    copy = tmp_path / "pasted clip.mp4"
+    shutil.copy(clips["short"], copy)
+    mime = QMimeData()
+    mime.setText(f'"{copy}"\n')
+    QGuiApplication.clipboard().setMimeData(mime)
+    w.paste_action.trigger()
+    qtbot.waitUntil(lambda: w.controller.model.rowCount() == 2, timeout=10_000)
+    assert w.controller.model.item(1).path == copy
+
+
+# ---------------------------------------------------------------------------------------------- running jobs
+def test_bicubic_job_completes_with_audio_and_preview(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    add_and_wait(qtbot, w, clips["short"], expect=1)
+    item = w.controller.model.item(0)
+    assert item.prefs.model == "bicubic"
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.status in (Status.DONE, Status.FAILED), timeout=JOB_TIMEOUT_MS)
+    assert item.status == Status.DONE, item.message
+
+    out = out_dir / "short_x4.mp4"
+    assert out.is_file() and item.output == out
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (256, 192, 12)
+    assert info.audio_streams == 1
+    assert [p.name for p in out_dir.iterdir()] == ["short_x4.mp4"]  # no work folder left behind
+
+    # the preview followed the job: both sides hold x4 frames
+    left, right = w.preview.view.images()
+    assert left is not None and right is not None and right.size().width() == 256
+    assert w.progress.queue_bar.value() == 1000
+    assert not w.controller.busy and not w.cancel_action.isEnabled()
+
+
+def test_micro_model_preview_then_job_while_the_ui_keeps_ticking(make_window, qtbot, clips, micro_ckpt, tmp_path):
+    """One user story, so the model is prepared (compiled) once: preview a chosen frame, then run the job."""
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_model_file(w, micro_ckpt, out_dir)
+    add_and_wait(qtbot, w, clips["model"], expect=1)
+    item = w.controller.model.item(0)
+    assert item.prefs.model == str(micro_ckpt)
+
+    # preview: pick frame 4 with the slider; the worker upscales only the chunk around it
+    w.table.select_ids([item.id])
+    w.preview.slider.setValue(4)
+    qtbot.waitUntil(lambda: w._shown == (item.id, 4, True), timeout=MODEL_TIMEOUT_MS)
+    assert w.preview.status_label.text() == "Frame 4"
+    assert list(out_dir.iterdir()) == []  # a preview writes nothing
+
+    # the compare view on screen: at 1:1 zoom each pane's centre shows its image's centre pixel
+    view = w.preview.view
+    left, right = view.images()
+    assert left is not None and right is not None and left.size() == right.size() == QSize(128, 96)
+    cx, cy = 64, 48
+    assert pixel(left, cx, cy) != pixel(right, cx, cy)  # the model changed the picture there
+    view.resize(2 * 128 + PANE_GAP + 40, 160)
+    view.set_mode(SIDE)
+    view.set_zoom(1.0)
+    shot = view.grab().toImage()
+    pane = (view.width() - PANE_GAP) // 2
+    assert pixel(shot, pane // 2, view.height() // 2) == pixel(left, cx, cy)
+    assert pixel(shot, pane + PANE_GAP + pane // 2, view.height() // 2) == pixel(right, cx, cy)
+    view.set_mode(SPLIT)
+    view.set_split(0.5)
+    shot = view.grab().toImage()
+    mid_x, y = view.width() // 2, view.height() // 2 + 20  # below the split line's handle
+    assert pixel(shot, mid_x - 8, y) == pixel(left, cx - 8, cy + 20)
+    assert pixel(shot, mid_x + 8, y) == pixel(right, cx + 8, cy + 20)
+
+    # the job, with a timer on the UI thread that must keep firing while the model runs in the worker
+    interval_ms = 20
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    start = time.monotonic()
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.status in (Status.DONE, Status.FAILED), timeout=MODEL_TIMEOUT_MS)
+    elapsed = time.monotonic() - start
+    timer.stop()
+    assert item.status == Status.DONE, item.message
+    assert elapsed > 0.5  # long enough for the ticks to mean something
+    gaps = np.diff(ticks)
+    assert gaps.max() < 0.5, f"UI thread stalled for {gaps.max():.2f} s"
+    assert len(ticks) >= 0.5 * elapsed / (interval_ms / 1000), f"{len(ticks)} ticks in {elapsed:.2f} s"
+
+    # the output has the model's size, every frame and the audio; the preview followed the job
+    out = out_dir / "model_x4.mp4"
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (128, 96, 6)
+    assert info.audio_streams == 1
+    assert [p.name for p in out_dir.iterdir()] == ["model_x4.mp4"]
+    assert w._shown == (item.id, 5, True) and w.preview.frame == 5  # the job's last frame
+    left, right = view.images()
+    assert left is not None and right is not None and left.size() == right.size() and left != right
+
+
+def test_cancel_leaves_no_output_and_retry_resumes(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    add_and_wait(qtbot, w, clips["long"], expect=1)
+    item = w.controller.model.item(0)
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+    w.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    assert item.status == Status.CANCELLED
+    out = out_dir / "long_x4.mp4"
+    assert not out.exists()
+    assert all(p.name.startswith(".") for p in out_dir.iterdir())  # only the hidden resume folder
+
+    w.table.select_ids([item.id])
+    w.retry_action.trigger()
+    qtbot.waitUntil(lambda: item.status in (Status.DONE, Status.FAILED), timeout=JOB_TIMEOUT_MS)
+    assert item.status == Status.DONE, item.message
+    assert probe(out).frame_count == 96
+    assert [p.name for p in out_dir.iterdir()] == ["long_x4.mp4"]
+
+
+def test_failure_shows_reason_and_queue_goes_on(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    second = tmp_path / "second.mp4"
+    shutil.copy(clips["short"], second)
+    add_and_wait(qtbot, w, clips["short"], second, expect=2)
+    first, other = w.controller.model.items()
+    missing = tmp_path / "missing.ckpt"
+    w.controller.set_item_prefs([first.id], JobPrefs(model=str(missing), output_folder=str(out_dir)))
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: other.status == Status.DONE, timeout=JOB_TIMEOUT_MS)
+    assert first.status == Status.FAILED
+    assert "no such model file" in first.message
+    box = w.error_box
+    assert box is not None and box.isVisible() and not box.isModal()
+    assert "no such model file" in box.informativeText()
+    assert any("failed" in line and "missing.ckpt" in line for line in w.log_view.lines())
+
+    # fix the job's settings in the form (the job is selected) and retry it
+    w.table.select_ids([first.id])
+    assert w.form.title.text() == "Job: short.mp4"
+    w.form.model_combo.setCurrentIndex(w.form.model_combo.findData("bicubic"))
+    assert first.prefs.model == "bicubic" and w.controller.defaults.model == "bicubic"
+    w.retry_action.trigger()
+    qtbot.waitUntil(lambda: first.status in (Status.DONE, Status.FAILED), timeout=JOB_TIMEOUT_MS)
+    assert first.status == Status.DONE, first.message
+
+
+def test_reorder_remove_and_skip(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    use_bicubic(w, tmp_path)
+    paths = []
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        shutil.copy(clips["short"], tmp_path / name)
+        paths.append(tmp_path / name)
+    add_and_wait(qtbot, w, *paths, expect=3)
+    model = w.controller.model
+
+    def names() -> list[str]:
+        return [it.name for it in model.items()]
+
+    w.table.select_ids([model.item(2).id])
+    w.move_up_action.trigger()
+    assert names() == ["a.mp4", "c.mp4", "b.mp4"]
+    w.move_up_action.trigger()
+    assert names() == ["c.mp4", "a.mp4", "b.mp4"]
+    w.move_down_action.trigger()
+    assert names() == ["a.mp4", "c.mp4", "b.mp4"]
+    model.move_to([model.item(0).id], 3)  # what a drag to the end does
+    assert names() == ["c.mp4", "b.mp4", "a.mp4"]
+
+    w.table.select_ids([model.item(1).id])
+    w.remove_action.trigger()
+    assert names() == ["c.mp4", "a.mp4"]
+    w.table.select_ids([model.item(0).id])
+    w.cancel_item_action.trigger()  # a waiting job is skipped
+    assert model.item(0).status == Status.CANCELLED
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: model.item(1).status == Status.DONE, timeout=JOB_TIMEOUT_MS)
+    assert model.item(0).status == Status.CANCELLED
+
+
+def test_close_during_run_asks_then_cancels_cleanly(make_window, qtbot, clips, tmp_path):
+    answers = [False, True]
+    asked: list[str] = []
+
+    def confirm(title: str, _text: str) -> bool:
+        asked.append(title)
+        return answers.pop(0)
+
+    w = make_window(confirm=confirm)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    add_and_wait(qtbot, w, clips["long"], expect=1)
+    item = w.controller.model.item(0)
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+
+    w.close()  # "keep running"
+    assert w.isVisible() and w.controller.busy
+    w.close()  # "cancel job and quit"
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=JOB_TIMEOUT_MS)
+    assert len(asked) == 2
+    assert item.status == Status.CANCELLED
+    assert not w.engine.engine_thread.isRunning() and not w.engine.io_thread.isRunning()
+    assert not (out_dir / "long_x4.mp4").exists()
+    assert all(p.name.startswith(".") for p in out_dir.iterdir())
+
+
+def test_bad_model_import_is_reported(make_window, qtbot, tmp_path):
+    w = make_window()
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"this is not a torch file")
+    w.controller.use_model_file(str(bad))
+    qtbot.waitUntil(lambda: w.error_box is not None and w.error_box.isVisible(), timeout=JOB_TIMEOUT_MS)
+    assert "broken.pth" in w.error_box.text()
+    ckpt = tmp_path / "mine.ckpt"
+    ckpt.write_bytes(b"")
+    w.controller.use_model_file(str(ckpt))  # a .ckpt is offered as is
+    assert w.form.model_combo.currentData() == str(ckpt)
+    assert w.controller.defaults.model == str(ckpt)
+
+
+# ---------------------------------------------------------------------------------------------- compare view
+def test_compare_view_puts_each_source_in_its_half(qtbot):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(400, 200)
+    view.show()
+    view.set_images(solid("#ff0000"), solid("#0000ff"))
+    view.set_message("")
+
+    view.set_mode(SPLIT)
+    img = view.grab().toImage()
+    assert pixel(img, 100, 120) == (255, 0, 0)
+    assert pixel(img, 300, 120) == (0, 0, 255)
+
+    view.set_mode(SIDE)
+    img = view.grab().toImage()
+    assert pixel(img, 100, 120) == (255, 0, 0)
+    assert pixel(img, 300, 120) == (0, 0, 255)
+
+    # drag the split line to a quarter: the right image now shows from x=100
+    view.set_mode(SPLIT)
+    for kind, x, buttons in (
+        (QMouseEvent.Type.MouseButtonPress, 200, Qt.MouseButton.LeftButton),
+        (QMouseEvent.Type.MouseMove, 100, Qt.MouseButton.LeftButton),
+        (QMouseEvent.Type.MouseButtonRelease, 100, Qt.MouseButton.NoButton),
+    ):
+        pos = QPointF(x, 100)
+        QApplication.sendEvent(
+            view,
+            QMouseEvent(
+                kind, pos, view.mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons, Qt.KeyboardModifier.NoModifier
+            ),
+        )
+    assert view.split == pytest.approx(0.25)
+    img = view.grab().toImage()
+    assert pixel(img, 80, 120) == (255, 0, 0)
+    assert pixel(img, 150, 120) == (0, 0, 255)
+
+
+def test_compare_view_zoom_and_pan_stay_in_sync(qtbot):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(404, 200)
+    view.show()
+    left = solid("#ff0000", 100, 100)
+    right = solid("#0000ff", 100, 100)
+    left.setPixelColor(0, 0, QColor("#00ff00"))  # a marker in the top-left corner of both images
+    right.setPixelColor(0, 0, QColor("#00ff00"))
+    view.set_images(left, right)
+    view.set_mode(SIDE)
+    view.set_zoom(4.0)
+    view._center = QPointF(0.5, 0.5)  # the marker pixel at the centre of each pane
+    view.update()
+    img = view.grab().toImage()
+    assert pixel(img, 100, 100) == (0, 255, 0)  # centre of the left pane
+    assert pixel(img, 304, 100) == (0, 255, 0)  # centre of the right pane: same place in the image
+    view.fit()
+    assert view.zoom() == pytest.approx(min(200 / 100, 200 / 100))
+
+
+# ---------------------------------------------------------------------------------------------- preferences and looks
+def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
+    path = tmp_path / "prefs.ini"
+    w1 = make_window(path)
+    form = w1.form
+    form.model_combo.setCurrentIndex(form.model_combo.findData("bicubic"))
+    form.codec_combo.setCurrentIndex(form.codec_combo.findData("vp9"))
+    form.crf_spin.setValue(30)
+    form.tile_spin.setValue(256)
+    form.chunk_spin.setValue(6)
+    form.audio_box.setChecked(False)
+    form.folder_edit.setText(str(tmp_path))
+    w1.side_action.trigger()
+    w1.resize(900, 700)
+    w1.left_splitter.setSizes([120, 300, 140])
+    sizes = w1.left_splitter.sizes()
+    expected = JobPrefs(
+        model="bicubic", codec="vp9", crf=30, tile=256, chunk=6, keep_audio=False, output_folder=str(tmp_path)
+    )
+    assert w1.controller.defaults == expected
+    w1.close()
+    qtbot.waitUntil(lambda: not w1.isVisible(), timeout=10_000)
+
+    assert AppSettings(path).job_defaults() == expected
+    w2 = make_window(path)
+    assert w2.form.prefs() == expected
+    assert w2.controller.defaults == expected
+    assert w2.preview.view.mode == SIDE and w2.side_action.isChecked()
+    assert w2.height() == 700  # (the offscreen screen is 800 px wide: the width is clamped to it)
+    assert w2.left_splitter.sizes() == sizes
+
+
+def test_every_control_has_a_tooltip_and_shortcuts_exist(make_window):
+    w = make_window()
+    kinds = (
+        QAbstractButton,
+        QComboBox,
+        QAbstractSpinBox,
+        QSlider,
+        QLineEdit,
+        QAbstractItemView,
+        QProgressBar,
+        QPlainTextEdit,
+        CompareView,
+        DropZone,
+    )
+    missing = []
+    for child in w.findChildren(QWidget):
+        if not isinstance(child, kinds) or isinstance(child, QHeaderView):
+            continue
+        if child.objectName().startswith("qt_") or isinstance(child.parent(), QAbstractSpinBox | QLineEdit):
+            continue
+        if isinstance(child, QAbstractItemView) and isinstance(child.parent().parent(), QComboBox):
+            continue  # a combo box's own popup list
+        if not child.toolTip().strip():
+            missing.append(f"{type(child).__name__} {child.objectName()!r} {getattr(child, 'text', lambda: '')()!r}")
+    assert not missing, missing
+
+    def keys(action) -> set[str]:
+        return {k.toString() for k in action.shortcuts()}
+
+    assert QKeySequence("Ctrl+O").toString() in keys(w.open_action)
+    assert {"Ctrl+Return"} <= keys(w.start_action)
+    assert {"Esc", "Ctrl+."} <= keys(w.cancel_action)
+    assert not w.windowIcon().isNull()
+    assert w.width() >= 900 and w.height() >= 600 or w.screen().availableGeometry().width() < 1000
