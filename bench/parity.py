@@ -111,7 +111,8 @@ def check(args: argparse.Namespace) -> int:
         arch_file.write_text(json.dumps(json.loads((out / f"{name}_arch.json").read_text())))
         ckpt = out / f"{name}.ckpt"
         subprocess.run(
-            [sys.executable, "-m", "vrt_engine.cli", "convert", str(pth), str(ckpt), "--arch", str(arch_file)],
+            [sys.executable, "-m", "vrt_engine.cli", "convert", str(pth), str(ckpt), "--arch", str(arch_file)]
+            + ["--overwrite"],
             check=True,
         )
         model = load_model(ckpt)

@@ -14,6 +14,7 @@ os.environ.setdefault("GLOG_v", "3")
 MICRO_ARCH = dict(
     upscale=4, img_size=[4, 64, 64], window_size=[2, 8, 8], depths=[2] * 7 + [2, 2], indep_reconsts=[8],
     embed_dims=[8] * 7 + [12, 12], num_heads=[2] * 9, pa_frames=2, deformable_groups=2, num_feat=8,
+    spynet_skip_levels=2,
 )
 
 

@@ -138,3 +138,30 @@ def test_micro_vrt_forward_shapes(shape):
     n, d, c, h, w = shape
     assert y.shape == (n, d, c, 4 * h, 4 * w)
     assert np.isfinite(y).all()
+
+
+def test_spynet_skipping_levels_resizes_its_last_flow_to_every_scale():
+    from vrt_engine.model.spynet import SpyNet
+
+    rng = np.random.default_rng(3)
+    ref = ms.Tensor(rng.random((1, 3, 64, 96), dtype=np.float32))
+    supp = ms.Tensor(np.roll(ref.asnumpy(), 2, axis=3))
+    full, short = SpyNet(), SpyNet(finest_level=3)
+    short_params = {p.name: p for p in short.get_parameters()}
+    for p in full.get_parameters():  # the shared coarse levels get the same weights
+        if p.name in short_params:
+            short_params[p.name].set_data(p.data)
+    assert len(list(short.get_parameters())) < len(list(full.get_parameters()))
+    flows_full = [f.asnumpy() for f in full(ref, supp)]
+    flows_short = [f.asnumpy() for f in short(ref, supp)]
+    assert [f.shape for f in flows_short] == [f.shape for f in flows_full] == [
+        (1, 2, 64 // s, 96 // s) for s in (1, 2, 4, 8)
+    ]
+    # Levels up to the finest computed one are the full network's own flows.
+    np.testing.assert_allclose(flows_short[2], flows_full[2], atol=1e-5)
+    np.testing.assert_allclose(flows_short[3], flows_full[3], atol=1e-5)
+    # Finer scales are that flow resized, with vectors scaled by the size ratio (x2 and x4).
+    coarse = flows_short[2]
+    assert abs(flows_short[0].mean() - 4 * coarse.mean()) < 1e-3 * max(1.0, abs(coarse).max())
+    assert abs(flows_short[1].mean() - 2 * coarse.mean()) < 1e-3 * max(1.0, abs(coarse).max())
+    assert np.abs(coarse).max() > 0  # random weights give a non-zero flow, so the checks above mean something

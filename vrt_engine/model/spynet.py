@@ -74,12 +74,17 @@ class BasicModule(nn.Cell):
 
 
 class SpyNet(nn.Cell):
-    """SpyNet returning flows at the pyramid levels in `return_levels` (5 = full resolution)."""
+    """SpyNet returning flows at the pyramid levels in `return_levels` (5 = full resolution).
 
-    def __init__(self, return_levels: tuple[int, ...] = (2, 3, 4, 5)):
+    `finest_level` < 5 stops the pyramid early (ours, for small CPU models): flows for the finer return
+    levels are the last computed flow resized, which skips the costly full-size 7x7 convolutions.
+    """
+
+    def __init__(self, return_levels: tuple[int, ...] = (2, 3, 4, 5), finest_level: int = 5):
         super().__init__()
         self.return_levels = tuple(return_levels)
-        self.basic_module = nn.CellList([BasicModule() for _ in range(6)])
+        self.finest_level = finest_level
+        self.basic_module = nn.CellList([BasicModule() for _ in range(finest_level + 1)])
         self.mean = constant(np.array(IMAGENET_MEAN).reshape(1, 3, 1, 1))
         self.std = constant(np.array(IMAGENET_STD).reshape(1, 3, 1, 1))
 
@@ -89,13 +94,13 @@ class SpyNet(nn.Cell):
             levels.append(ops.avg_pool2d(levels[-1], kernel_size=2, stride=2))
         return levels[::-1]
 
-    def _process(self, ref: Tensor, supp: Tensor, w: int, h: int, w_floor: int, h_floor: int) -> list[Tensor]:
+    def _process(self, ref: Tensor, supp: Tensor, w: int, h: int) -> list[Tensor]:
         refs = self._pyramid(ref)
         supps = self._pyramid(supp)
         n = ref.shape[0]
         flow = ops.zeros((n, 2, refs[0].shape[2] // 2, refs[0].shape[3] // 2), ref.dtype)
         flows = []
-        for level in range(len(refs)):
+        for level in range(self.finest_level + 1):
             size = (flow.shape[2] * 2, flow.shape[3] * 2)
             up = ops.interpolate(flow, size=size, mode="bilinear", align_corners=True) * 2.0
             if up.shape[2] != refs[level].shape[2]:
@@ -105,13 +110,20 @@ class SpyNet(nn.Cell):
             warped = flow_warp(supps[level], up.transpose(0, 2, 3, 1), padding_mode="border")
             flow = self.basic_module[level](ops.cat((refs[level], warped, up), axis=1)) + up
             if level in self.return_levels:
-                scale = 2 ** (5 - level)
-                out = ops.interpolate(flow, size=(h // scale, w // scale), mode="bilinear", align_corners=False)
-                sx = float(w // scale) / float(w_floor // scale)
-                sy = float(h // scale) / float(h_floor // scale)
-                out = out * constant(np.array([sx, sy]).reshape(1, 2, 1, 1))
-                flows.append(out)
+                flows.append(self._resized(flow, h, w, level))
+        for level in self.return_levels:
+            if level > self.finest_level:
+                flows.append(self._resized(flow, h, w, level))
         return flows[::-1]
+
+    @staticmethod
+    def _resized(flow: Tensor, h: int, w: int, level: int) -> Tensor:
+        """A flow resized to the size of pyramid `level` of an (h, w) input, its vectors scaled alike."""
+        scale = 2 ** (5 - level)
+        size = (h // scale, w // scale)
+        out = ops.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+        ratio = np.array([size[1] / flow.shape[3], size[0] / flow.shape[2]], dtype=np.float32)
+        return out * constant(ratio.reshape(1, 2, 1, 1))
 
     def construct(self, ref: Tensor, supp: Tensor) -> list[Tensor]:
         """Flows from ref to supp (N, 2, H/s, W/s), finest first, one per return level."""
@@ -120,4 +132,4 @@ class SpyNet(nn.Cell):
         h_floor = -(-h // 32) * 32
         ref = ops.interpolate(ref, size=(h_floor, w_floor), mode="bilinear", align_corners=False)
         supp = ops.interpolate(supp, size=(h_floor, w_floor), mode="bilinear", align_corners=False)
-        return self._process(ref, supp, w, h, w_floor, h_floor)
+        return self._process(ref, supp, w, h)

@@ -53,6 +53,9 @@ class VRTConfig:
     pa_frames: int = 2
     deformable_groups: int = 16
     num_feat: int = 64  # reconstruction width; fixed at 64 in the reference
+    # Ours: SpyNet stops its pyramid this many levels before full size and resizes its last flow (0 = reference).
+    # SpyNet's full-size 7x7 convolutions dominate a small VRT's cost on a CPU; skipping two levels is 12x cheaper.
+    spynet_skip_levels: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
     def validate(self) -> None:
@@ -64,6 +67,8 @@ class VRTConfig:
                 raise ValueError(f"{name}: expected {n} entries like depths, got {len(getattr(self, name))}")
         if self.pa_frames not in (2, 4, 6):
             raise ValueError(f"pa_frames: must be 2, 4 or 6, got {self.pa_frames}")
+        if self.spynet_skip_levels not in (0, 1, 2, 3):
+            raise ValueError(f"spynet_skip_levels: must be 0 to 3, got {self.spynet_skip_levels}")
         if self.upscale not in (1, 2, 4, 8):
             raise ValueError(f"upscale: must be 1, 2, 4 or 8, got {self.upscale}")
         if len(self.window_size) != 3 or len(self.img_size) != 3:
@@ -145,7 +150,7 @@ class VRT(nn.Cell):
         self.pa_frames = cfg.pa_frames
         dims = cfg.embed_dims
         self.conv_first = FrameConv3d(cfg.in_chans * (1 + 2 * 4), dims[0])
-        self.spynet = SpyNet((2, 3, 4, 5))
+        self.spynet = SpyNet((2, 3, 4, 5), finest_level=5 - cfg.spynet_skip_levels)
         total = sum(cfg.depths)
         dpr = [float(v) for v in np.linspace(0, cfg.drop_path_rate, total)] if total > 1 else [0.0] * total
         for i in range(7):
