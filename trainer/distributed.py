@@ -1,6 +1,8 @@
 """MindSpore's own data parallelism, as started by msrun (one process per device).
 
-msrun sets MS_ROLE/MS_WORKER_NUM in each worker; then ``communication.init()`` joins the group and
+msrun sets MS_ROLE in each process it starts: MS_WORKER for the workers and MS_SCHED for the scheduler,
+which runs the same command and must call ``communication.init()`` too (it serves the group there and
+never trains). In the workers ``init()`` joins the group and
 DATA_PARALLEL mode with gradients_mean makes ``nn.DistributedGradReducer`` average gradients.
 """
 
@@ -21,7 +23,8 @@ class World:
 
 
 def launched_by_msrun() -> bool:
-    return os.environ.get("MS_ROLE") == "MS_WORKER" and int(os.environ.get("MS_WORKER_NUM", "1")) > 1
+    """True in msrun's processes: its workers and its scheduler (which runs the same command)."""
+    return os.environ.get("MS_ROLE") in ("MS_WORKER", "MS_SCHED")
 
 
 def init_world() -> World:

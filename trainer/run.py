@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 import warnings
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import checkpoint, schedule
 from .config import Config, to_dict
-from .distributed import World, init_world
+from .distributed import World, init_world, launched_by_msrun
 from .loop import Meter, TrainStep, log_line, to_tensor
 
 
@@ -74,7 +75,11 @@ def _set_device(cfg: Config) -> None:
 
     mode = ms.GRAPH_MODE if cfg.train.graph else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)
-    activate(parse_device(cfg.train.device))
+    name = cfg.train.device
+    local = os.environ.get("DEVICE_ID")  # msrun gives each worker its local card
+    if launched_by_msrun() and local is not None and name in ("gpu", "ascend"):
+        name = f"{name}:{local}"
+    activate(parse_device(name))
 
 
 class Logger:
@@ -102,8 +107,8 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     from .data.train_clips import TrainClips, make_dataset
     from .validate import load_val_clips, validate
 
+    _set_device(cfg)  # the device first: MindSpore binds the communication group to it
     world = init_world()
-    _set_device(cfg)
     run_dir = cfg.run_dir
     log = Logger(world, run_dir / "train.log")
     ms.set_seed(cfg.train.seed)
@@ -161,7 +166,8 @@ def train(cfg: Config, resume: str | None = None) -> dict:
         step.set_lrs(*lrs)
         loss = step(to_tensor(batch[0]), to_tensor(batch[1]), frozen)
         per_iter, eta = meter.tick(iteration)
-        last = {"iteration": iteration, "loss": loss, "lr": lrs[0], "lr_fixed": lrs[1], "frozen": frozen}
+        last = {"iteration": iteration, "loss": loss, "lr": lrs[0], "lr_fixed": lrs[1], "frozen": frozen,
+                "time": time.time()}
         if world.is_main:
             with history.open("a") as f:
                 f.write(json.dumps(last) + "\n")
