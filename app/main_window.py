@@ -254,7 +254,7 @@ class MainWindow(QMainWindow):
             "&Cancel",
             "Stop the queue and cancel the running job (finished parts are kept for a resume)",
             c.cancel,
-            ["Esc", "Ctrl+."],
+            ["Ctrl+."],
             sp.SP_MediaStop,
         )
         self.start_item_action = self._action(

@@ -539,6 +539,6 @@ def test_every_control_has_a_tooltip_and_shortcuts_exist(make_window):
 
     assert QKeySequence("Ctrl+O").toString() in keys(w.open_action)
     assert {"Ctrl+Return"} <= keys(w.start_action)
-    assert {"Esc", "Ctrl+."} <= keys(w.cancel_action)
+    assert keys(w.cancel_action) == {"Ctrl+."}  # not Esc: one stray key must not stop an hour of work
     assert not w.windowIcon().isNull()
     assert w.width() >= 900 and w.height() >= 600 or w.screen().availableGeometry().width() < 1000

@@ -29,8 +29,9 @@ class LogView(QPlainTextEdit):
         safe = html.escape(text)
         colour = self._colour(level)
         body = f'<span style="color:{colour}">{safe}</span>' if colour else safe
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
-        self.appendHtml(f'<span style="color:{muted}">{stamp}</span>&nbsp;&nbsp;{body}')
+        # the stamp takes the text colour of the moment it is drawn (a baked grey would vanish after a
+        # switch between light and dark palettes)
+        self.appendHtml(f"{stamp}&nbsp;&nbsp;{body}")
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 

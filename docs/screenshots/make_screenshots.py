@@ -7,6 +7,10 @@ Run under a real X server, e.g.::
 It builds a few synthetic clips, fills the queue (one job failed, one done, one paused mid-run,
 two waiting), picks a frame for the preview, grabs the widgets, then cancels the paused job cleanly.
 Everything happens in a temporary folder with its own preferences file.
+
+The queue runs with the bicubic model (seconds). The compare view uses the built-in tiny model when
+its weights are installed, else a small untrained VRT made here (its output is the input plus the
+untrained network's residual: it shows the view, not the quality).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import AppSettings, JobPrefs  # noqa: E402
 from app.widgets.queue_table import Status  # noqa: E402
+from vrt_engine.models_dir import named_model_path  # noqa: E402
 from vrt_engine.video import make_test_clip  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -39,11 +44,32 @@ def pump(seconds: float) -> None:
         time.sleep(0.01)
 
 
-def wait_for(condition, timeout: float = 120.0) -> None:
+def preview_model(folder: Path) -> str:
+    """The built-in tiny model if installed, else a small untrained VRT checkpoint written to ``folder``."""
+    tiny = named_model_path("tiny")
+    if tiny is not None:
+        return "tiny"
+    from vrt_engine.model import build_model, config_from, config_to_dict
+    from vrt_engine.weights import save_checkpoint
+
+    arch = dict(
+        upscale=4, img_size=[4, 64, 64], window_size=[2, 8, 8], depths=[2] * 9, indep_reconsts=[8],
+        embed_dims=[8] * 7 + [12, 12], num_heads=[2] * 9, pa_frames=2, deformable_groups=2, num_feat=8,
+    )  # fmt: skip
+    path = folder / "untrained-small.ckpt"
+    cfg = config_from(arch)
+    save_checkpoint(build_model(cfg), path, config_to_dict(cfg))
+    return str(path)
+
+
+def wait_for(condition, timeout: float = 600.0, window: MainWindow | None = None) -> None:
+    """Run the event loop until ``condition``; a preview failure or a timeout stops with what the app said."""
     end = time.monotonic() + timeout
     while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("the app did not get there in time")
+        said = window.preview.status_label.text() if window is not None else ""
+        if said.startswith("No preview") or time.monotonic() > end:
+            log = window.log_view.lines()[-3:] if window is not None else []
+            raise RuntimeError(f"the app did not get there: {said!r}, log {log}")
         pump(0.05)
 
 
@@ -89,7 +115,6 @@ def main() -> int:
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
     with tempfile.TemporaryDirectory(prefix="vrt-shots-") as tmp:
         tmp_path = Path(tmp)
         clips = tmp_path / "clips"
@@ -101,8 +126,9 @@ def main() -> int:
             make_test_clip(clips / "beach_sunset.mp4", 160, 90, 24, audio=True),
             make_test_clip(clips / "city_walk.mkv", 320, 180, 240, audio=True),
             make_test_clip(clips / "interview_take2.mov", 240, 180, 150, audio=True),
-            make_test_clip(clips / "drone_flyover.webm", 256, 144, 120, audio=False),
+            make_test_clip(clips / "drone_flyover.webm", 128, 72, 120, audio=False),
         ]
+        model = preview_model(tmp_path)  # before the window: its engine thread owns MindSpore's device from then on
         settings = AppSettings(tmp_path / "settings.ini")
         settings.set_job_defaults(JobPrefs(model="bicubic", output_folder=str(out)))
         w = MainWindow(settings)
@@ -113,6 +139,23 @@ def main() -> int:
         wait_for(lambda: w.engine_label.text() != "Engine: starting…")
         c = w.controller
         items = c.model.items()
+        # compare: a chosen frame of a waiting job, previewed with a real model, split line in the middle
+        drone = items[4]
+        c.set_item_prefs([drone.id], JobPrefs(model=model, chunk=4, output_folder=str(out)))
+        w.table.select_ids([drone.id])
+        w.preview.set_mode("split")
+        w.preview.slider.setValue(60)
+        wait_for(lambda: w._shown is not None and w._shown[:2] == (drone.id, 60) and w._shown[2], window=w)
+        view = w.preview.view
+        view.set_zoom(1.5)
+        view.set_split(0.5)
+        preview_box = w.preview.parentWidget()
+        grab(preview_box, "compare.png")
+        w.preview.set_mode("side")
+        view.fit()
+        grab(preview_box, "compare_side_by_side.png")
+        w.preview.set_mode("split")
+
         # the first one asks for the built-in model: without its weights it fails with the engine's reason
         c.set_item_prefs([items[0].id], JobPrefs(model="tiny", output_folder=str(out)))
         c.start()
@@ -123,21 +166,11 @@ def main() -> int:
             w.error_box.close()
         pump(1.0)
         w.table.clearSelection()
+        w.preview.view.fit()
         w.preview.view.set_zoom(w.preview.view.zoom())  # settle the zoom label
         grab(w, "main_window.png")
-
-        # compare: a chosen frame of the interview clip, zoomed in around the split line
-        w.table.select_ids([items[3].id])
-        w.preview.set_mode("split")
-        c.cancel()  # previews wait for the running job; stop it (its finished segments stay for a resume)
+        c.cancel()  # stop the paused job cleanly (its finished segments stay for a resume)
         wait_for(lambda: not c.busy)
-        w.preview.slider.setValue(60)
-        wait_for(lambda: w._shown is not None and w._shown[1] == 60 and w._shown[2])
-        view = w.preview.view
-        view.set_zoom(2.0)
-        view.set_split(0.5)
-        preview_box = w.preview.parentWidget()
-        grab(preview_box, "compare.png")
 
         # settings: the defaults for new jobs
         w.table.clearSelection()
@@ -147,6 +180,7 @@ def main() -> int:
             app.setPalette(dark_palette())
             pump(0.5)
             w.table.select_ids([items[3].id])
+            wait_for(lambda: w._shown is not None and w._shown[0] == items[3].id and w._shown[2], window=w)
             grab(w, "main_window_dark.png")
             app.setPalette(app.style().standardPalette())
 
