@@ -16,7 +16,7 @@ VENV_BIN = Path(sys.executable).parent
 # (SpyNet needs LQ above 32).
 MICRO_ARCH = dict(
     upscale=4, img_size=[2, 64, 64], window_size=[2, 4, 4], depths=[1] * 9, indep_reconsts=[8],
-    embed_dims=[8] * 9, num_heads=[1] * 9, pa_frames=2, deformable_groups=1, num_feat=8,
+    embed_dims=[8] * 9, num_heads=[1] * 9, pa_frames=2, deformable_groups=1, num_feat=8, drop_path_rate=0.0,
 )
 
 

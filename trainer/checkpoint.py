@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 STATE_KEY = "trainer_state"
+RNG_KEY = "rng/mindspore"
 NAME_RE = re.compile(r"^iter_(\d{8})\.ckpt$")
 
 
@@ -26,6 +27,7 @@ class Resumed:
     state: dict
     model: dict[str, np.ndarray]
     optimizer: dict[str, np.ndarray]
+    rng: np.ndarray | None  # MindSpore's default generator (drop path draws from it)
     path: Path
 
 
@@ -43,10 +45,13 @@ def list_checkpoints(folder: Path) -> list[Path]:
 def save(folder: Path, iteration: int, model, arch: dict, optimizer_state: list[tuple[str, Any]], state: dict,
          keep: int) -> Path:
     """Write one checkpoint atomically and prune old ones; returns its path."""
+    import mindspore as ms
+
     from vrt_engine.weights import save_checkpoint
 
     entries = [{"name": name, "data": p} for name, p in model.parameters_and_names()]
     entries += [{"name": name, "data": p} for name, p in optimizer_state]
+    entries.append({"name": RNG_KEY, "data": ms.get_rng_state()})
     path = checkpoint_path(folder, iteration)
     save_checkpoint(entries, path, arch, extra={STATE_KEY: json.dumps(state)})
     for old in list_checkpoints(folder)[:-keep]:
@@ -70,9 +75,10 @@ def load(path: str | Path) -> Resumed:
         raise ValueError(f"{path}: not a training checkpoint (no {STATE_KEY})")
     state = json.loads(str(raw.pop(STATE_KEY)))
     arrays = {k: v.asnumpy() for k, v in raw.items() if hasattr(v, "asnumpy")}
+    rng = arrays.pop(RNG_KEY, None)
     optimizer = {k: v for k, v in arrays.items() if k.startswith(("opt_main/", "opt_fixed/"))}
     model = {k: v for k, v in arrays.items() if k not in optimizer}
-    return Resumed(int(state["iteration"]), state, model, optimizer, path)
+    return Resumed(int(state["iteration"]), state, model, optimizer, rng, path)
 
 
 def find_resume(run_dir: Path, resume: str | None) -> Path | None:

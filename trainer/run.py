@@ -134,6 +134,8 @@ def train(cfg: Config, resume: str | None = None) -> dict:
             raise ValueError(f"{resume_path}: weights do not match this recipe's model ({', '.join(bad[:3])})")
         load_arrays(model, {k: saved.model[k] for k in shapes})
         checkpoint.restore_optimizer(step.optimizer_state(), saved.optimizer, resume_path)
+        if saved.rng is not None:
+            ms.set_rng_state(ms.Tensor(saved.rng))
         start = saved.iteration
         log(f"resumed from {resume_path} at iteration {start}")
 
