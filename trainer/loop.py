@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from mindspore import ops
 
 from .config import Config
 
 
 def charbonnier(pred, target, eps: float):
-    """KAIR's CharbonnierLoss: mean(sqrt((x - y)^2 + eps))."""
-    from mindspore import ops
-
+    """KAIR's CharbonnierLoss: mean(sqrt((x - y)^2 + eps)). Module-level imports only: it runs in graph mode."""
     diff = pred - target
     return ops.sqrt(diff * diff + eps).mean()
 

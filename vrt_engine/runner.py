@@ -62,6 +62,12 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
+GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 6000.0
+GRAPH_FIXED_BYTES = 1_700_000_000
+EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM = 2100.0
+EAGER_FIXED_BYTES = 600_000_000
+
+
 @dataclass
 class RunnerSettings:
     """How to run: tile/chunk (None = automatic from the memory budget), overlaps, budget, graph mode."""
@@ -86,6 +92,8 @@ class Runner:
         self.scale = 4
         self.window = (6, 8, 8)
         self.bytes_per_pixel_frame = 1.0
+        self.fixed_bytes = 0
+        self.max_chunk = 12
         self._model = None
         self._compiled: Callable | None = None
         self._half = False
@@ -116,8 +124,13 @@ class Runner:
         cfg = net.cfg
         self.scale = cfg.upscale
         self.window = tuple(cfg.window_size)
-        # Activation memory grows with width; calibrated on reds_6f (about 70 KB per pixel-frame).
-        self.bytes_per_pixel_frame = 400.0 * max(cfg.embed_dims)
+        # Peak host memory of one call grows linearly with the pixels and frames it sees, and with the
+        # width. Measured with bench/model_speed.py (tiny, widths 16/24, MindSpore 2.10 CPU): graph mode
+        # keeps every intermediate alive, about 141 KB per pixel-frame plus 1.6 GB; eager about 49 KB.
+        per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if self.settings.graph else EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
+        self.bytes_per_pixel_frame = per_width * max(cfg.embed_dims)
+        self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
+        self.max_chunk = max(2 * cfg.window_size[0], 6)
         self._half = dev.half_precision
         if self._half:
             net.to_float(ms.float16)
@@ -134,9 +147,9 @@ class Runner:
         s = self.settings
         if self.is_bicubic:
             return (s.chunk or 8), 0
-        budget = s.memory_budget or available_memory_bytes() // 2
+        budget = (s.memory_budget or available_memory_bytes() // 2) - self.fixed_bytes
         auto_chunk, auto_tile = tiling.auto_tile(
-            height, width, num_frames, budget, self.bytes_per_pixel_frame, self.window, max_chunk=12
+            height, width, num_frames, max(budget, 1), self.bytes_per_pixel_frame, self.window, max_chunk=self.max_chunk
         )
         chunk = s.chunk if s.chunk is not None else auto_chunk
         tile = s.tile if s.tile is not None else auto_tile
