@@ -42,13 +42,16 @@ def measure_one(model_name: str, mode: str, shape: list[int], repeats: int) -> d
     return {"first_s": times[0], "steady_s": statistics.median(times[1:]), "peak_mb": peak_mb}
 
 
-def run_isolated(model_name: str, mode: str, shape: list[int], repeats: int) -> dict:
+def run_isolated(model_name: str, mode: str, shape: list[int], repeats: int) -> dict | str:
+    """The measurement of one (model, mode) in a fresh process, or why it failed."""
     cmd = [sys.executable, __file__, "--one", model_name, mode, "--shape", *map(str, shape)]
     cmd += ["--repeats", str(repeats)]
     done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode == -9:
+        return "killed (SIGKILL: out of memory)"
     if done.returncode != 0:
-        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise SystemExit(f"model_speed: {model_name}/{mode} failed: {tail[0]}")
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        return f"failed: {tail[0]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -68,6 +71,9 @@ def main() -> None:
     for model_name in args.models:
         for mode in args.modes:
             r = run_isolated(model_name, mode, args.shape, args.repeats)
+            if isinstance(r, str):
+                print(f"{model_name:10} {mode:6} {r}", flush=True)
+                continue
             comparable = model_name == "reds_6f" and args.shape == [1, 6, 3, 64, 64]
             ratio = f"{REFERENCE_REDS_6F_SECONDS / r['steady_s']:.2f}" if comparable else "-"
             print(

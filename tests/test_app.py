@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, QSettings, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -84,6 +84,8 @@ def make_window(qtbot, tmp_path: Path):
         qtbot.waitUntil(lambda w=w: not w.isVisible(), timeout=JOB_TIMEOUT_MS)
         assert not w.engine.engine_thread.isRunning() and not w.engine.io_thread.isRunning()
         w.deleteLater()
+    # Destroy the windows now, while Qt and the engine are alive: C++ objects left to interpreter exit can crash it.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def use_bicubic(w: MainWindow, out_dir: Path) -> None:
@@ -188,6 +190,8 @@ def test_drop_zone_and_paste_add_files(make_window, qtbot, clips, tmp_path):
     w.paste_action.trigger()
     qtbot.waitUntil(lambda: w.controller.model.rowCount() == 2, timeout=10_000)
     assert w.controller.model.item(1).path == copy
+    # The clipboard owns the QMimeData now; empty it while Qt lives, or its deletion at interpreter exit crashes.
+    QGuiApplication.clipboard().clear()
 
 
 # ---------------------------------------------------------------------------------------------- running jobs
