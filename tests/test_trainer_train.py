@@ -100,3 +100,13 @@ def test_msrun_two_workers_share_the_batch(one_clip, tmp_path):
     assert "iter        2/2" in worker[0] and "iter" not in worker[1].split("finished")[0].split("rank 1/2")[0]
     ckpts = sorted(p.name for p in (tmp_path / "exp" / "micro" / "checkpoints").iterdir())
     assert ckpts == ["iter_00000001.ckpt", "iter_00000002.ckpt"]
+
+
+def test_graph_mode_training_compiles_both_phases(one_clip, tmp_path):
+    # The recipes train in graph mode: every function the step reaches must compile (no imports inside, etc.).
+    recipe = micro_recipe(tmp_path / "r.yaml", one_clip, tmp_path / "g", iterations=2, fix_iter=2, graph=True)
+    proc = run_cli("train", "--config", str(recipe), check=True)
+    history = _history(tmp_path / "g" / "micro")
+    assert [(h["iteration"], h["frozen"]) for h in history] == [(1, True), (2, False)]
+    assert all(np.isfinite(h["loss"]) and h["loss"] > 0 for h in history)
+    assert "graph=True" in proc.stdout + proc.stderr
