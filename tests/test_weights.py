@@ -117,3 +117,35 @@ def test_checkpoint_without_architecture_is_refused(tmp_path):
     ms.save_checkpoint(build_model(MICRO_ARCH), str(plain))
     with pytest.raises(WeightsError, match="no architecture"):
         load_model(plain)
+
+
+def test_vrt_convert_exports_the_model_of_a_training_checkpoint(tmp_path):
+    """A training checkpoint (weights + optimiser moments + trainer state) exports to weights and architecture only."""
+    import json
+
+    from vrt_engine.model import config_from, config_to_dict
+    from vrt_engine.weights import PROVENANCE_KEY, read_checkpoint, save_checkpoint
+
+    cfg = config_from(MICRO_ARCH)
+    model = build_model(cfg)
+    entries = [{"name": n, "data": p} for n, p in model.parameters_and_names()]
+    entries.append({"name": "opt_main/moment1.conv_first.weight", "data": ms.Tensor(np.ones((3, 3), np.float32))})
+    training = tmp_path / "iter_00000100.ckpt"
+    save_checkpoint(entries, training, config_to_dict(cfg), extra={"trainer_state": json.dumps({"iteration": 100})})
+
+    out = tmp_path / "plain.ckpt"
+    result = _convert(training, out, "--note", "tiny_cpu iteration 100")
+    assert result.returncode == 0, result.stderr
+    arch, arrays = read_checkpoint(out)
+    assert arch == config_to_dict(cfg)
+    assert set(arrays) == {n for n, _ in model.parameters_and_names()}
+    for name, param in model.parameters_and_names():
+        np.testing.assert_array_equal(arrays[name], param.asnumpy())
+    assert str(ms.load_checkpoint(str(out))[PROVENANCE_KEY]) == "tiny_cpu iteration 100"
+    assert load_model(out).cfg == cfg
+
+    wrong = tmp_path / "wrong.ckpt"
+    refused = _convert(training, wrong, "--preset", "tiny")
+    assert refused.returncode != 0 and "not the preset 'tiny'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not wrong.exists() and not list(tmp_path.glob(".wrong*"))

@@ -18,6 +18,7 @@ import numpy as np
 from .torchfile import TorchFileError, read_state_dict
 
 ARCH_KEY = "vrt_arch"
+PROVENANCE_KEY = "vrt_provenance"  # free text: where the weights came from
 # Buffers the reference keeps in its state_dict; ours are recomputed, so they are checked, not loaded.
 DERIVED_BUFFERS = ("relative_position_index", "position_bias", "spynet.mean", "spynet.std")
 
@@ -138,6 +139,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
     if ARCH_KEY not in raw:
         raise WeightsError(f"{path}: checkpoint has no architecture ('{ARCH_KEY}'); convert it with vrt-convert")
     arch = json.loads(str(raw.pop(ARCH_KEY)))
+    raw.pop(PROVENANCE_KEY, None)
     arrays = {k: v.asnumpy() for k, v in raw.items() if hasattr(v, "asnumpy")}
     return arch, arrays
 
@@ -149,6 +151,26 @@ def convert_pth(
     model, arch_dict = load_pth_model(src, arch)
     save_checkpoint(model, dst, arch_dict)
     return arch_dict
+
+
+def export_checkpoint(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], note: str = "", expect_preset: str | None = None
+) -> dict[str, Any]:
+    """Write the model of one of our checkpoints (a training one included) as a plain model file.
+
+    Why: a training checkpoint also holds optimiser moments, RNG state and the recipe (three times the
+    size); what ships or is shared needs only the architecture and the weights. `note` says where the
+    weights came from (kept in the file as text, e.g. the recipe and iteration). With `expect_preset`,
+    a checkpoint of another architecture is refused before anything is written.
+    """
+    from .model import config_from, config_to_dict
+
+    model = load_checkpoint_model(src)
+    arch = config_to_dict(model.cfg)
+    if expect_preset is not None and config_to_dict(config_from(expect_preset)) != arch:
+        raise WeightsError(f"{src}: its architecture is not the preset '{expect_preset}'")
+    save_checkpoint(model, dst, arch, extra={PROVENANCE_KEY: note} if note else None)
+    return arch
 
 
 def load_checkpoint_model(path: str | os.PathLike[str]) -> Any:
