@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,19 @@ import pytest
 from fsutil import tmpfs
 
 from vrt_engine import tiling, video
-from vrt_engine.job import Cancelled, CancelToken, Failed, Finished, Job, JobRunner, JobSettings, Progress, run_job
+from vrt_engine.job import (
+    Cancelled,
+    CancelToken,
+    Failed,
+    Finished,
+    Job,
+    JobRunner,
+    JobSettings,
+    LogLine,
+    Progress,
+    run_job,
+)
+from vrt_engine.runner import Runner, bicubic_upscale, to_float, to_integer
 
 
 def _stream_md5(path: Path, selector: str) -> str:
@@ -162,7 +176,9 @@ def test_full_disk_fails_cleanly_and_keeps_nothing_partial(small_clip, tmp_path)
         out = folder / "out.mp4"
         event = run_job(Job(small_clip, out, JobSettings(model="bicubic", codec="ffv1")))
         assert isinstance(event, Failed), event
-        assert "space" in event.reason.lower() or "small" in event.reason
+        assert "no space left" in event.reason.lower(), event.reason
+        assert event.reason.startswith(f"{out}: "), event.reason  # the file the user asked for, not a segment
+        assert "\n" not in event.reason
         assert not out.exists()
         leftovers = [p for p in folder.rglob("*") if p.is_file() and p.name != "job.json"]
         assert leftovers == [] or all(p.name.startswith("seg_") for p in leftovers)  # only finished segments
@@ -173,3 +189,183 @@ def test_bad_model_file_fails_with_one_line(small_clip, tmp_path):
     bad.write_bytes(b"\x00garbage" * 10)
     event = run_job(Job(small_clip, tmp_path / "out.mp4", JobSettings(model=str(bad))))
     assert isinstance(event, Failed) and "bad.ckpt" in event.reason and "\n" not in event.reason
+    assert "Traceback" in event.detail and "WeightsError" in event.detail  # kept for --debug
+
+
+def _texts(events: list, level: str | None = None) -> list[str]:
+    return [e.text for e in events if isinstance(e, LogLine) and (level is None or e.level == level)]
+
+
+def _cancel_after(token: CancelToken, frames: int):
+    def on_event(event):
+        if isinstance(event, Progress) and event.frames_done >= frames:
+            token.cancel()
+
+    return on_event
+
+
+class NearestRunner(Runner):
+    """The micro model's runner (its memory model picks the automatic sizes) with a nearest-neighbour
+    forward: what these resume tests check does not depend on the network's arithmetic, and it is fast."""
+
+    def _forward(self, clip):
+        return np.repeat(np.repeat(clip, self.scale, axis=-2), self.scale, axis=-1)
+
+
+def test_resume_with_automatic_sizes_survives_a_different_memory_budget(micro_ckpt, tmp_path):
+    """Automatic chunk and tile follow the free memory, which differs after a crash: the resume must
+    reuse the sizes the work folder recorded instead of silently starting over."""
+    clip = video.make_test_clip(tmp_path / "c.mp4", 64, 48, 8, audio=False)
+    base = dict(model=str(micro_ckpt), device="cpu", graph=False, segment_frames=2, codec="ffv1")
+    roomy, tight = 600_000_000 + 1_000_000_000, 600_000_000 + 100_000_000
+    runner = JobRunner(NearestRunner)
+    assert runner.runner_for(JobSettings(**base, memory_budget=roomy)).plan_sizes(48, 64, 8) == (6, 0)
+    assert runner.runner_for(JobSettings(**base, memory_budget=tight)).plan_sizes(48, 64, 8)[0] != 6
+
+    out = tmp_path / "out.mkv"
+    token = CancelToken()
+    first = runner.run(Job(clip, out, JobSettings(**base, memory_budget=roomy)), _cancel_after(token, 1), token)
+    assert isinstance(first, Cancelled)
+    work = tmp_path / f".{out.name}.vrt-work"
+    saved = {p.name: p.stat().st_mtime_ns for p in work.glob("seg_*")}
+    assert saved
+
+    events: list = []
+    kept: list = []
+
+    def record(event):
+        events.append(event)
+        if isinstance(event, Progress) and not kept:
+            kept.append({p.name: p.stat().st_mtime_ns for p in work.glob("seg_*") if p.name in saved})
+
+    second = runner.run(Job(clip, out, JobSettings(**base, memory_budget=tight)), record)
+    assert isinstance(second, Finished), second
+    assert kept == [saved]  # the saved segments were kept, not rewritten
+    texts = _texts(events)
+    assert any(t.startswith("resuming:") for t in texts), texts
+    assert not any("discarded" in t for t in texts), texts
+    assert any("chunk 6 frames" in t for t in texts), texts  # the recorded chunk, not the new automatic one
+    assert video.probe(out).frame_count == 8
+
+
+def test_changed_settings_discard_work_with_a_log_line(small_clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    token = CancelToken()
+    settings = dict(model="bicubic", chunk=4, segment_frames=4)
+    first = run_job(Job(small_clip, out, JobSettings(**settings)), _cancel_after(token, 4), token)
+    assert isinstance(first, Cancelled) and first.resumable
+    events: list = []
+    assert isinstance(run_job(Job(small_clip, out, JobSettings(crf=30, **settings)), events.append), Finished)
+    warnings = _texts(events, "warning")
+    assert len(warnings) == 1 and "previous work discarded (crf changed)" in warnings[0], warnings
+    assert not any(t.startswith("resuming:") for t in _texts(events))
+
+
+@pytest.mark.slow
+def test_out_of_memory_retry_keeps_the_smaller_tile_for_the_job_and_its_resume(micro_ckpt, tmp_path):
+    ooms = []
+
+    class SmallMemoryRunner(Runner):
+        """A real runner on a device that runs out of memory above 40 pixels of tile width."""
+
+        def _forward(self, clip):
+            if clip.shape[-1] > 40:
+                ooms.append(clip.shape)
+                raise RuntimeError("Out of memory: failed to allocate device memory")
+            return super()._forward(clip)
+
+    clip = video.make_test_clip(tmp_path / "c.mp4", 48, 32, 4, audio=False)
+    base = dict(model=str(micro_ckpt), device="cpu", graph=False, chunk=2, chunk_overlap=0, segment_frames=2)
+    base.update(codec="ffv1", tile_overlap=20)
+    out = tmp_path / "out.mkv"
+    small = JobRunner(SmallMemoryRunner)
+    token = CancelToken()
+    events: list = []
+
+    def record(event):
+        events.append(event)
+        _cancel_after(token, 2)(event)
+
+    assert isinstance(small.run(Job(clip, out, JobSettings(tile=0, **base)), record, token), Cancelled)
+    assert isinstance(small.run(Job(clip, out, JobSettings(tile=0, **base)), events.append), Finished)
+    assert len(ooms) == 1  # whole frames tried once; the next chunk, in the resumed run, kept 32-pixel tiles
+    assert any("32-pixel tiles" in t for t in _texts(events, "warning"))
+
+    reference = tmp_path / "reference.mkv"
+    assert isinstance(JobRunner().run(Job(clip, reference, JobSettings(tile=32, **base))), Finished)
+    np.testing.assert_array_equal(_decoded_frames(out), _decoded_frames(reference))
+
+
+def test_png_output_survives_a_kill_while_publishing(small_clip, tmp_path, monkeypatch):
+    out = tmp_path / "frames"
+    settings = JobSettings(model="bicubic", codec="png", chunk=4, segment_frames=4)
+    real_replace = os.replace
+
+    def killed_at_publish(src, dst):
+        if Path(dst) == out:
+            raise KeyboardInterrupt  # the process dies as the output folder is renamed into place
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed_at_publish)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(Job(small_clip, out, settings))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert not out.exists()
+    events: list = []
+    assert isinstance(run_job(Job(small_clip, out, settings), events.append), Finished)
+    assert any(t.startswith("resuming:") for t in _texts(events))
+    assert sorted(p.name for p in out.iterdir()) == [f"{i:08d}.png" for i in range(16)]
+    np.testing.assert_array_equal(_decoded_frames(out), _decoded_frames(_bicubic_reference(small_clip, tmp_path)))
+
+
+def _bicubic_reference(clip: Path, folder: Path) -> Path:
+    ref = folder / "reference_frames"
+    assert isinstance(run_job(Job(clip, ref, JobSettings(model="bicubic", codec="png"))), Finished)
+    return ref
+
+
+def test_alpha_drop_and_audio_reencode_are_job_warnings(tmp_path, caplog):
+    clip = video.make_test_clip(tmp_path / "a.mkv", 32, 24, 4, codec="ffv1", pix_fmt="rgba", audio_codec="pcm_s16le")
+    events: list = []
+    with warnings.catch_warnings(record=True) as python_warnings:
+        warnings.simplefilter("always")
+        event = run_job(Job(clip, tmp_path / "out.mp4", JobSettings(model="bicubic")), events.append)
+    assert isinstance(event, Finished), event
+    found = _texts(events, "warning")
+    assert len(found) == 2, found
+    assert "a.mkv: alpha channel" in found[0] and "dropped" in found[0], found
+    assert "pcm_s16le audio cannot go into mp4; re-encoding it with aac" in found[1], found
+    # told once, as job events: not also as Python warnings or logger output (the CLI would print it twice)
+    assert not [w for w in python_warnings if "alpha" in str(w.message)]
+    assert not [r for r in caplog.records if r.name.startswith("vrt_engine")]
+    assert video.probe(tmp_path / "out.mp4").audio_streams == 1
+
+
+def test_ten_bit_input_gives_ten_bit_h265_without_truncation(tmp_path):
+    """A 10-bit gray ramp through bicubic into h265: the output is 10-bit and closer to the exact
+    upscale than the same encode of 8-bit-rounded frames could be."""
+    from fractions import Fraction
+
+    h, w = 16, 64
+    ramp = (np.arange(h * w).reshape(h, w) * 64).astype(np.uint16)  # 1024 gray levels
+    src = tmp_path / "ten.mkv"
+    with video.FrameWriter(src, w, h, Fraction(25), codec="h265", crf=0, input_bit_depth=10) as writer:
+        for k in range(4):
+            writer.write(np.repeat(np.roll(ramp, k, axis=1)[..., None], 3, axis=2))
+    assert video.probe(src).pix_fmt == "yuv420p10le"
+    out = tmp_path / "out.mkv"
+    assert isinstance(run_job(Job(src, out, JobSettings(model="bicubic", codec="h265", crf=0))), Finished)
+    info = video.probe(out)
+    assert (info.codec, info.pix_fmt, info.bit_depth) == ("hevc", "yuv420p10le", 10)
+
+    exact = [bicubic_upscale(to_float(f)) for f in video.read_frames(src)]
+    rounded8 = tmp_path / "rounded8.mkv"
+    with video.FrameWriter(rounded8, 4 * w, 4 * h, Fraction(25), codec="h265", crf=0, input_bit_depth=10) as writer:
+        for frame in exact:
+            writer.write(to_integer(frame, np.uint8))
+
+    def error(path: Path) -> float:
+        frames = video.read_frames(path)
+        return float(np.mean([np.abs(to_float(f) - e).mean() for f, e in zip(frames, exact, strict=True)]))
+
+    assert error(out) < 0.7 * error(rounded8), (error(out), error(rounded8))

@@ -318,6 +318,37 @@ def test_writer_is_deterministic(tmp_path, codec, suffix):
         assert info.fps == NTSC
 
 
+def test_png_folder_appears_in_one_rename(tmp_path, monkeypatch):
+    """A kill while the writer publishes must not leave a partly filled folder: a job takes an existing
+    segment folder for a finished one."""
+    target = tmp_path / "seg_00000"
+    writer = FrameWriter(target, 32, 18, Fraction(25), codec="png")
+    for f in _frames(3):
+        writer.write(f)
+    real_replace = os.replace
+
+    def killed_at_publish(src, dst):
+        raise KeyboardInterrupt  # the process dies here
+
+    monkeypatch.setattr(os, "replace", killed_at_publish)
+    with pytest.raises(KeyboardInterrupt):
+        writer.close()
+    assert not target.exists()
+
+    monkeypatch.setattr(os, "replace", real_replace)
+    with FrameWriter(target, 32, 18, Fraction(25), codec="png") as w:
+        for f in _frames(3):
+            w.write(f)
+    assert sorted(p.name for p in target.iterdir()) == [f"{i:08d}.png" for i in range(3)]
+    assert target.stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @pytest.mark.parametrize("deep", [False, True])
 def test_ffv1_and_png_are_lossless(tmp_path, deep):
     frames = _frames(4, 33, 17, deep=deep)

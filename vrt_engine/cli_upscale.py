@@ -60,11 +60,13 @@ def _format_eta(seconds: float | None) -> str:
 
 
 class ProgressPrinter:
-    """A one-line progress bar on a terminal, plain lines otherwise."""
+    """A one-line progress bar on a terminal, plain lines otherwise; warnings go to stderr, one line each
+    (stderr carries only warnings and errors, so a failure reads as one line there)."""
 
-    def __init__(self, name: str, stream=None) -> None:
+    def __init__(self, name: str, stream=None, errors=None) -> None:
         self.name = name
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.stdout
+        self.errors = errors or sys.stderr
         self.tty = self.stream.isatty()
         self._last_plain = 0.0
 
@@ -87,6 +89,8 @@ class ProgressPrinter:
                 self._last_plain = time.monotonic()
                 self.stream.write(text + "\n")
             self.stream.flush()
+        elif isinstance(event, LogLine) and event.level == "warning":
+            self.errors.write(f"vrt-upscale: warning: {event.text}\n")
         elif isinstance(event, LogLine):
             self.stream.write(f"{event.text}\n")
         elif isinstance(event, Failed):
@@ -143,6 +147,21 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
     tmp.replace(path)
 
 
+def _preview(path: Path, frame: int, settings, runner):
+    """preview_frame, with a model or framework failure (a RuntimeError) told as one line like bad input."""
+    from .job import preview_frame
+    from .video import VideoError
+    from .weights import WeightsError
+
+    try:
+        return preview_frame(path, frame, settings, runner.runner_for(settings))
+    except (VideoError, WeightsError, ValueError, OSError):
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        raise ValueError(f"{path}: preview failed: {type(exc).__name__}: {text}") from exc
+
+
 def _run_upscale(args: argparse.Namespace) -> int:
     from .job import (
         Cancelled,
@@ -152,7 +171,6 @@ def _run_upscale(args: argparse.Namespace) -> int:
         Job,
         JobRunner,
         default_output_path,
-        preview_frame,
         side_by_side,
     )
 
@@ -168,7 +186,7 @@ def _run_upscale(args: argparse.Namespace) -> int:
     if args.preview_frame is not None:
         if len(paths) != 1:
             raise ValueError("--preview-frame takes exactly one input")
-        pair = preview_frame(paths[0], args.preview_frame, settings, runner.runner_for(settings))
+        pair = _preview(paths[0], args.preview_frame, settings, runner)
         target = (
             Path(args.preview_out)
             if args.preview_out
@@ -193,6 +211,8 @@ def _run_upscale(args: argparse.Namespace) -> int:
             print(f"{event.output} ({event.frames} frames in {event.seconds:.1f} s)")
         elif isinstance(event, Failed):
             failures += 1
+            if args.debug:
+                sys.stderr.write(event.detail)
             print(f"vrt-upscale: error: {event.reason}", file=sys.stderr)
         elif isinstance(event, Cancelled):
             return 130

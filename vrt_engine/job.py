@@ -19,6 +19,7 @@ import os
 import shutil
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class Finished:
 @dataclass(frozen=True)
 class Failed:
     reason: str  # one line, names the file or setting
+    detail: str = ""  # the traceback, for --debug and bug reports; never shown by default
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,9 @@ def _first_contributor(plan: tiling.ChunkPlan, k: int) -> int:
     return j
 
 
-def _fingerprint(job: Job, info: video.VideoInfo, plan: tiling.ChunkPlan, tile: int) -> dict:
+def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
+    """What decides the segments' bytes, as requested: automatic sizes stay None here (they depend on
+    the memory free at the start; the sizes a run used are recorded beside, see _WorkState)."""
     stat = job.input.stat()
     s = job.settings
     model = s.model
@@ -209,12 +213,35 @@ def _fingerprint(job: Job, info: video.VideoInfo, plan: tiling.ChunkPlan, tile: 
         "codec": s.codec,
         "crf": s.crf,
         "preset": s.preset,
-        "chunk": plan.chunk,
-        "chunk_overlap": plan.overlap,
-        "tile": tile,
+        "chunk": s.chunk,
+        "chunk_overlap": s.chunk_overlap,
+        "tile": s.tile,
         "tile_overlap": s.tile_overlap,
         "segment_frames": s.segment_frames,
+        "device": runner.device_name,
+        "precision": runner.precision,
+        "graph": s.graph,
     }
+
+
+@dataclass
+class _WorkState:
+    """The work folder's job.json: the fingerprint, and the chunk and tiles the run actually used."""
+
+    fingerprint: dict
+    chunk: int
+    tiles: list[list[int]]  # [first chunk, tile] pairs: an out-of-memory retry's smaller tile sticks
+
+    def tile_at(self, k: int) -> int:
+        return next(tile for first, tile in reversed(self.tiles) if first <= k)
+
+    def reduce(self, k: int, tile: int) -> None:
+        self.tiles = [entry for entry in self.tiles if entry[0] < k] + [[k, tile]]
+
+    def save(self, work: Path) -> None:
+        tmp = work / "job.json.tmp"
+        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "chunk": self.chunk, "tiles": self.tiles}))
+        os.replace(tmp, work / "job.json")
 
 
 class _FrameWindow:
@@ -242,16 +269,19 @@ class _FrameWindow:
 
 # ---------------------------------------------------------------------------------------------- running
 class JobRunner:
-    """Runs jobs one after another with one loaded model per (model, device, settings)."""
+    """Runs jobs one after another with one loaded model per (model, device, settings).
 
-    def __init__(self) -> None:
+    ``make_runner`` builds the Runner (a test passes a subclass that runs out of memory, say)."""
+
+    def __init__(self, make_runner: Callable[[str, str, RunnerSettings], Runner] = Runner) -> None:
+        self._make_runner = make_runner
         self._runner: Runner | None = None
         self._runner_key: tuple | None = None
 
     def runner_for(self, settings: JobSettings) -> Runner:
         key = (settings.model, settings.device, settings.graph)
         if self._runner is None or self._runner_key != key:
-            self._runner = Runner(
+            self._runner = self._make_runner(
                 settings.model,
                 settings.device,
                 RunnerSettings(
@@ -278,19 +308,16 @@ class JobRunner:
         """Run a job to its end; returns (and emits) Finished, Failed or Cancelled. Never raises for bad input."""
         emit = on_event or (lambda _e: None)
         token = token or CancelToken()
+        from .weights import WeightsError
+
         try:
             event: Event = self._run(job, emit, token)
         except JobCancelled:
             event = Cancelled(resumable=job.work_dir.exists())
-        except (video.VideoError, ValueError, OSError) as exc:
-            event = Failed(_one_line(exc, job))
+        except (video.VideoError, ValueError, OSError, WeightsError) as exc:
+            event = Failed(_reason(exc, job), traceback.format_exc())
         except Exception as exc:  # model/framework failures: still one line, the queue goes on
-            from .weights import WeightsError
-
-            if isinstance(exc, WeightsError):
-                event = Failed(_one_line(exc, job))
-            else:
-                event = Failed(f"{job.input}: {type(exc).__name__}: {_one_line(exc, job)}")
+            event = Failed(f"{job.input}: {type(exc).__name__}: {_one_line(exc, job)}", traceback.format_exc())
         emit(event)
         return event
 
@@ -305,24 +332,37 @@ class JobRunner:
         if info.is_vfr:
             raise video.vfr_error(info)
         _check_writable(job.output.parent)
-        runner = self.runner_for(s)
-        chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
-        plan = tiling.ChunkPlan(info.frame_count, chunk, s.chunk_overlap if chunk else 0)
-        groups = _segments(plan, s.segment_frames)
         emit(
             LogLine(
                 f"{job.input.name}: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps):.3f} fps"
             )
         )
+        runner = self.runner_for(s)
+        work = job.work_dir
+        chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
+        state, resumed = _open_work(work, _fingerprint(job, info, runner), chunk, tile, emit)
+        plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
+        groups = _segments(plan, s.segment_frames)
         emit(
             LogLine(
-                f"model {s.model} on {runner.device_name}; chunk {plan.length} frames, tile {tile or 'whole frame'}"
+                f"model {s.model} on {runner.device_name}; chunk {plan.length} frames, "
+                f"tile {state.tiles[-1][1] or 'whole frame'}"
             )
         )
+        done = _finished_segments(work, len(groups), emit) if resumed else 0
 
-        work = job.work_dir
-        fingerprint = _fingerprint(job, info, plan, tile)
-        done = _resume_state(work, fingerprint, len(groups), emit)
+        def warn(text: str) -> None:
+            emit(LogLine(text, "warning"))
+
+        def upscale(k: int, lq: list[np.ndarray]) -> np.ndarray:
+            tile = state.tile_at(k)
+            out, used = runner.upscale_tiled(np.stack([to_float(f) for f in lq]), tile, plan)
+            if used != tile:  # out of memory: keep the smaller tile from here on, and on resume
+                state.reduce(k, used)
+                state.save(work)
+                warn(f"out of memory with {tile or 'whole-frame'} tiles; {used}-pixel tiles from frame {plan[k][0]} on")
+            return out.transpose(0, 3, 1, 2)[None]
+
         start_time = time.monotonic()
         frames_total = info.frame_count
         frames_at_start = plan.final_before(groups[done - 1][1]) if done else 0
@@ -332,7 +372,7 @@ class JobRunner:
         if done < len(groups):
             first_chunk = groups[done][0]
             replay_from = _first_contributor(plan, first_chunk)
-            frames = video.read_frames(job.input, info, start=plan[replay_from][0])
+            frames = video.read_frames(job.input, info, start=plan[replay_from][0], warn=warn)
             window = _FrameWindow(frames, plan[replay_from][0], job.input, frames_total)
             # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
             blender = tiling.TemporalBlender(plan, start_chunk=replay_from)
@@ -342,8 +382,7 @@ class JobRunner:
                     token.wait_while_paused()
                     if token.cancelled:
                         raise JobCancelled
-                    out = runner.upscale(np.stack([to_float(f) for f in window.get(*plan[k])]), tile, plan)
-                    blender.add(k, out.transpose(0, 3, 1, 2)[None])
+                    blender.add(k, upscale(k, window.get(*plan[k])))
                 for g in range(done, len(groups)):
                     seg_path = work / f"seg_{g:05d}{'.mkv' if s.codec != 'png' else ''}"
                     writer = _segment_writer(
@@ -355,8 +394,7 @@ class JobRunner:
                             if token.cancelled:
                                 raise JobCancelled
                             lq = window.get(*plan[k])
-                            out = runner.upscale(np.stack([to_float(f) for f in lq]), tile, plan)
-                            finished = blender.add(k, out.transpose(0, 3, 1, 2)[None])
+                            finished = blender.add(k, upscale(k, lq))
                             last = None
                             for index, frame in finished:
                                 last = (index, to_integer(frame[0].transpose(1, 2, 0), info.dtype))
@@ -381,7 +419,7 @@ class JobRunner:
         if s.codec == "png":
             _join_png_segments(segments, job.output, s.overwrite)
         else:
-            video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles)
+            video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles, warn=warn)
         shutil.rmtree(work, ignore_errors=True)
         seconds = time.monotonic() - start_time
         return Finished(job.output, frames_total, seconds)
@@ -396,6 +434,18 @@ def _one_line(exc: BaseException, job: Job) -> str:
     return text or f"{job.input}: {type(exc).__name__}"
 
 
+def _reason(exc: BaseException, job: Job) -> str:
+    """One line; a failure inside the work folder (a full disk) is told as one of the output the user asked for."""
+    where = getattr(exc, "path", None) or getattr(exc, "filename", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "strerror", None)
+    if where is None or problem is None:
+        return _one_line(exc, job)
+    where = Path(where)
+    if where == job.work_dir or job.work_dir in where.parents:
+        return f"{job.output}: {problem} (writing {where.relative_to(job.output.parent)})"
+    return f"{where}: {problem}"
+
+
 def _check_writable(folder: Path) -> None:
     if not folder.is_dir():
         raise ValueError(f"{folder}: output folder does not exist")
@@ -403,27 +453,37 @@ def _check_writable(folder: Path) -> None:
         raise ValueError(f"{folder}: output folder is not writable")
 
 
-def _resume_state(work: Path, fingerprint: dict, groups: int, emit: Callable[[Event], None]) -> int:
-    """Number of finished segments to keep; starts the work folder afresh when the job changed."""
+def _open_work(
+    work: Path, fingerprint: dict, chunk: int, tile: int, emit: Callable[[Event], None]
+) -> tuple[_WorkState, bool]:
+    """The work state to continue (with the sizes it recorded), or a fresh one; says when work is discarded."""
     meta = work / "job.json"
     if meta.is_file():
         try:
-            same = json.loads(meta.read_text()) == fingerprint
-        except (OSError, json.JSONDecodeError):
-            same = False
-        if same:
-            done = 0
-            while done < groups and _segment_exists(work, done):
-                done += 1
-            if done:
-                emit(LogLine(f"resuming: {done} of {groups} segments already done"))
-            return done
+            saved = json.loads(meta.read_text())
+            state = _WorkState(saved["fingerprint"], int(saved["chunk"]), [list(e) for e in saved["tiles"]])
+            changed = sorted(k for k in fingerprint.keys() | state.fingerprint.keys()
+                             if fingerprint.get(k) != state.fingerprint.get(k))
+            if not changed:
+                return state, True
+            why = f"{', '.join(changed)} changed"
+        except (OSError, ValueError, KeyError, TypeError):
+            why = "its job.json is unreadable or from another version"
+        emit(LogLine(f"{work}: previous work discarded ({why})", "warning"))
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    tmp = work / "job.json.tmp"
-    tmp.write_text(json.dumps(fingerprint, indent=1))
-    os.replace(tmp, meta)
-    return 0
+    state = _WorkState(fingerprint, chunk, [[0, tile]])
+    state.save(work)
+    return state, False
+
+
+def _finished_segments(work: Path, groups: int, emit: Callable[[Event], None]) -> int:
+    done = 0
+    while done < groups and _segment_exists(work, done):
+        done += 1
+    if done:
+        emit(LogLine(f"resuming: {done} of {groups} segments already done"))
+    return done
 
 
 def _segment_exists(work: Path, g: int) -> bool:
@@ -449,13 +509,18 @@ def _segment_writer(
 
 
 def _join_png_segments(segments: list[Path], output: Path, overwrite: bool) -> None:
-    """PNG output: move every segment's frames into one folder, published by a rename."""
+    """PNG output: every segment's frames linked into one folder, published by a rename.
+
+    Links (not moves) keep the segments whole, so a kill before the rename loses nothing."""
     tmp = output.parent / f".{output.name}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     for seg in segments:
         for png in sorted(seg.iterdir()):
-            os.replace(png, tmp / png.name)
+            try:
+                os.link(png, tmp / png.name)
+            except OSError:  # a filesystem without hard links
+                shutil.copy2(png, tmp / png.name)
     if output.exists() and overwrite:
         shutil.rmtree(output)
     os.replace(tmp, output)

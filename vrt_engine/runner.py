@@ -98,6 +98,8 @@ class Runner:
         self._compiled: Callable | None = None
         self._half = False
         self.model_seconds = 0.0  # time spent inside the network (or the bicubic baseline), for overhead figures
+        self.model_calls = 0
+        self.first_call_seconds = 0.0  # the first call compiles the graph
         if self.model_name != BICUBIC:
             self._load(model, device)
         elif device not in ("auto", "cpu"):
@@ -169,37 +171,56 @@ class Runner:
             x = x.astype(ms.float16)
         start = time.perf_counter()
         y = self._compiled(x).asnumpy()
-        self.model_seconds += time.perf_counter() - start
+        self._count_call(time.perf_counter() - start)
         y = y.astype(np.float32, copy=False)
         h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
         return y[..., :h, :w]
 
+    @property
+    def precision(self) -> str:
+        return "float16" if self._half else "float32"
+
+    def tile_overlap_for(self, tile: int) -> int:
+        """The requested tile overlap, kept below half a tile so any tile (an OOM retry's too) is valid."""
+        return min(self.settings.tile_overlap, tile // 2) if tile else self.settings.tile_overlap
+
     def upscale(self, frames: np.ndarray, tile: int, plan: tiling.ChunkPlan | None = None) -> np.ndarray:
         """Upscale one chunk (D, H, W, 3) float32 in [0, 1] -> (D, sH, sW, 3); retries smaller tiles on OOM."""
+        return self.upscale_tiled(frames, tile, plan)[0]
+
+    def upscale_tiled(
+        self, frames: np.ndarray, tile: int, plan: tiling.ChunkPlan | None = None
+    ) -> tuple[np.ndarray, int]:
+        """As :meth:`upscale`, also returning the tile that fitted, so a job can keep it for later chunks."""
         if self.is_bicubic:
             start = time.perf_counter()
             out = np.stack([bicubic_upscale(f, self.scale) for f in frames])
-            self.model_seconds += time.perf_counter() - start
-            return out
+            self._count_call(time.perf_counter() - start)
+            return out, tile
         clip = frames.transpose(0, 3, 1, 2)[None]
         while True:
+            overlap = self.tile_overlap_for(tile)
             try:
                 if plan is not None:
-                    out = tiling.upscale_chunk(
-                        clip, plan, self._forward, self.scale, tile, self.settings.tile_overlap, self.window
-                    )
+                    out = tiling.upscale_chunk(clip, plan, self._forward, self.scale, tile, overlap, self.window)
                 else:
-                    out = tiling.upscale_clip(
-                        clip, self._forward, self.scale, tile, self.settings.tile_overlap, self.window
-                    )
-                return out[0].transpose(0, 2, 3, 1)
+                    out = tiling.upscale_clip(clip, self._forward, self.scale, tile, overlap, self.window)
+                return out[0].transpose(0, 2, 3, 1), tile
             except (RuntimeError, MemoryError) as exc:
                 if not _is_out_of_memory(exc):
                     raise
                 step = int(np.lcm(self.window[1], self.window[2]))
-                tile = tiling.smaller_tile(tile, step, height=frames.shape[1], width=frames.shape[2])
-                self.settings.tile_overlap = min(self.settings.tile_overlap, tile // 4)
-                time.sleep(0)  # let the allocator settle before the retry
+                try:
+                    tile = tiling.smaller_tile(tile, step, height=frames.shape[1], width=frames.shape[2])
+                except ValueError:
+                    raise MemoryError(f"out of memory even with {tile}-pixel tiles ({exc})") from exc
+
+    def _count_call(self, seconds: float) -> None:
+        """Model time, with the first call (graph compilation) kept apart for speed figures."""
+        if self.model_calls == 0:
+            self.first_call_seconds = seconds
+        self.model_calls += 1
+        self.model_seconds += seconds
 
 
 def to_float(frame: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import warnings
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -726,7 +726,11 @@ def vfr_error(info: VideoInfo) -> VideoError:
 
 
 def read_frames(
-    path: str | os.PathLike[str], info: VideoInfo | None = None, start: int = 0
+    path: str | os.PathLike[str],
+    info: VideoInfo | None = None,
+    start: int = 0,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> Generator[np.ndarray, None, None]:
     """Yield the frames of ``path`` as HxWx3 RGB arrays, one ffmpeg process streaming raw video.
 
@@ -735,7 +739,7 @@ def read_frames(
     * decoded with the file's own colour matrix and range (see :attr:`VideoInfo.effective_matrix`);
     * no auto-rotation: pixels come in coded orientation, ``info.rotation`` says how to show them;
     * grayscale comes as three identical channels; an alpha channel is dropped, with a warning
-      (``warnings.warn`` and a log line), because the model only sees colour;
+      (``warnings.warn`` and a log line, or ``warn(text)`` when given), because the model only sees colour;
     * ``start`` skips that many frames (exactly, by frame index) so a job can resume;
     * works for a folder of PNG frames too; variable frame rate input raises :class:`VideoError`.
 
@@ -753,8 +757,11 @@ def read_frames(
         return (f for f in ())  # an empty generator: .close() works as on the real one
     if info.has_alpha:
         msg = f"{p}: alpha channel ({info.pix_fmt}) is dropped; the upscaler works on RGB only"
-        warnings.warn(msg, stacklevel=2)
-        log.warning(msg)
+        if warn is not None:
+            warn(msg)
+        else:
+            warnings.warn(msg, stacklevel=2)
+            log.warning(msg)
     deep = info.bit_depth > 8
     out_fmt = "rgb48le" if deep else "rgb24"
     if info.is_image_folder:
@@ -1030,11 +1037,11 @@ class FrameWriter:
             self._discard()
             raise VideoError(self.path, "no frames were written")
         try:
-            if self.codec == "png":
-                self.path.mkdir(parents=True, exist_ok=True)
-                for f in sorted(self._temp.iterdir()):
-                    os.replace(f, self.path / f.name)
-                self._temp.rmdir()
+            if self.codec == "png":  # one rename: the folder appears complete or not at all
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(self._temp, 0o777 & ~umask)  # mkdtemp makes 0700
+                os.replace(self._temp, self.path)
             else:
                 _publish(self._temp, self.path)
         except OSError as e:
@@ -1061,6 +1068,7 @@ def mux(
     keep_subtitles: bool = True,
     *,
     keep_chapters: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> None:
     """Join video-only segments by stream copy and add ``source``'s audio, subtitles, chapters.
 
@@ -1074,11 +1082,14 @@ def mux(
     the new size) and colour primaries/transfer when the segments lack them. Fonts attached to a
     Matroska source are kept in Matroska output.
 
+    Warnings go to ``warn(text)`` when given (a job shows them as log lines), else to the logger.
     The container follows ``output``'s suffix (.mp4 .m4v .mkv .mov .webm). The file is written
     under a temporary name in the same folder and renamed onto ``output`` only when ffmpeg
     succeeded; on failure a one-line :class:`VideoError` is raised and nothing is left behind.
     """
     out = Path(output)
+    if warn is None:
+        warn = log.warning
     container = MUX_CONTAINERS.get(out.suffix.lower())
     if container is None:
         raise VideoError(out, f"unsupported output container '{out.suffix}' (use .mp4, .mkv, .mov or .webm)")
@@ -1099,8 +1110,8 @@ def mux(
         raise VideoError(out, f"{container} cannot hold {first.codec} video (use .mkv)")
     total = sum(i.frame_count for i in infos)
     if total != source.frame_count:
-        log.warning("%s: segments hold %d frames, the source %d; audio will not line up at the end",
-                    out, total, source.frame_count)
+        warn(f"{out}: segments hold {total} frames, the source {source.frame_count}; "
+             "audio will not line up at the end")
 
     lines = ["ffconcat version 1.0"]
     for s, i in zip(segs, infos, strict=True):
@@ -1128,14 +1139,13 @@ def mux(
                     cmd += [f"-c:a:{na}", "copy"]
                 else:
                     enc, rate = ("libopus", "160k") if container == "webm" else ("aac", "256k")
-                    log.warning("%s: %s audio cannot go into %s; re-encoding it with %s",
-                                out, s.codec, container, enc)
+                    warn(f"{out}: {s.codec} audio cannot go into {container}; re-encoding it with {enc}")
                     cmd += [f"-c:a:{na}", enc, f"-b:a:{na}", rate]
                 na += 1
             elif s.kind == "subtitle" and keep_subtitles:
                 conv = _subtitle_codec(container, s.codec)
                 if conv is None:
-                    log.warning("%s: %s subtitles cannot go into %s; dropped", out, s.codec, container)
+                    warn(f"{out}: {s.codec} subtitles cannot go into {container}; dropped")
                     continue
                 cmd += ["-map", f"1:{s.index}", f"-c:s:{ns}", conv]
                 ns += 1
