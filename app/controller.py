@@ -16,6 +16,7 @@ from vrt_engine.job import Cancelled, CancelToken, Failed, Finished, Job, Progre
 from vrt_engine.video import VideoInfo
 
 from .settings import AppSettings, JobPrefs
+from .widgets.progress_panel import QueueProgress
 from .widgets.queue_table import QueueItem, QueueModel, Status, human_time
 from .worker import Capabilities, Engine
 
@@ -40,7 +41,8 @@ class QueueController(QObject):
     frameReady = Signal(int, int, QImage)
     frameFailed = Signal(int, str)
     capabilities = Signal(object)  # Capabilities
-    modelReady = Signal(str)  # a model file to offer and select
+    modelReady = Signal(str)  # a model (preset name or file) to offer and select
+    architectureNeeded = Signal(str)  # a .pth that fits no preset: ask the user for its architecture file
 
     def __init__(self, engine: Engine, settings: AppSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +53,7 @@ class QueueController(QObject):
         self._current: int | None = None
         self._token: CancelToken | None = None
         self._queue_running = False
+        self._chosen: list[int] = []  # jobs asked for by name (Start selected, Retry) while the queue is stopped
         self._pending_probes = 0
         self._batch_added = 0
         self._batch_refused: list[str] = []
@@ -70,6 +73,7 @@ class QueueController(QObject):
         engine.capabilities.connect(self._on_capabilities)
         engine.modelImported.connect(self._on_model_imported)
         engine.modelImportFailed.connect(self._on_model_import_failed)
+        engine.modelNeedsArch.connect(self._on_model_needs_arch)
         engine.log.connect(self.logLine)
         engine.query_capabilities()
 
@@ -100,9 +104,10 @@ class QueueController(QObject):
     def probing(self) -> bool:
         return self._pending_probes > 0
 
-    def overall(self) -> tuple[int, int, int, int]:
-        """(frames done, frames in all, jobs done, jobs in all), leaving out failed and cancelled jobs."""
+    def overall(self) -> QueueProgress:
+        """The queue's frames, jobs, speed and time left, leaving out failed and cancelled jobs."""
         done = total = jobs_done = jobs = 0
+        elapsed = 0.0
         for it in self.model.items():
             if it.status in (Status.FAILED, Status.CANCELLED):
                 continue
@@ -111,9 +116,13 @@ class QueueController(QObject):
             if it.status == Status.DONE:
                 jobs_done += 1
                 done += it.info.frame_count
+                elapsed += it.elapsed
             elif it.status.active:
                 done += it.frames_done
-        return done, total, jobs_done, jobs
+                elapsed += it.elapsed
+        fps = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / fps if fps > 0 else None
+        return QueueProgress(done, total, jobs_done, jobs, elapsed, fps, eta)
 
     # ------------------------------------------------------------------ adding
     def add_paths(self, paths: list[str]) -> None:
@@ -214,6 +223,7 @@ class QueueController(QObject):
     def cancel(self) -> None:
         """Stop the queue: cancel the running job (its finished segments are kept for a resume)."""
         self._queue_running = False
+        self._chosen = []
         if self._token is not None:
             self._token.cancel()
             item = self.current
@@ -244,12 +254,16 @@ class QueueController(QObject):
             return
         first_waiting = self.model.next_waiting()
         self.model.move_to(waiting, self.model.row_of(first_waiting.id) if first_waiting else 0)
-        if not self.busy:
-            self._run(self.model.find(waiting[0]))  # type: ignore[arg-type]
+        self._chosen.extend(i for i in waiting if i not in self._chosen)
+        self._start_next()
         self.stateChanged.emit()
 
     def retry(self, item_ids: list[int]) -> None:
-        """Queue failed or cancelled jobs again (a cancelled one resumes from its finished segments)."""
+        """Run failed or cancelled jobs again, and only them: other waiting jobs stay waiting.
+
+        While the queue runs they wait for their turn in it. A cancelled job resumes from its
+        finished segments.
+        """
         again = []
         for item_id in item_ids:
             item = self.model.find(item_id)
@@ -257,12 +271,18 @@ class QueueController(QObject):
                 item.status = Status.WAITING
                 item.frames_done, item.fps, item.eta, item.elapsed, item.message = 0, 0.0, None, 0.0, ""
                 self.model.changed(item_id)
-                again.append(item.name)
+                again.append(item)
         if not again:
             self.statusMessage.emit("Only failed or cancelled jobs can be retried")
             return
-        self.logLine.emit(f"queued again: {', '.join(again)}", "info")
-        self.start()
+        names = ", ".join(it.name for it in again)
+        self.logLine.emit(f"queued again: {names}", "info")
+        if self._queue_running:
+            self.statusMessage.emit(f"Queued again: {names} (runs in its turn)")
+        else:
+            self._chosen.extend(it.id for it in again if it.id not in self._chosen)
+            self._start_next()
+        self.stateChanged.emit()
 
     def remove(self, item_ids: list[int]) -> None:
         """Take jobs off the queue (not the running one); a cancelled job's resume folder is deleted."""
@@ -315,12 +335,25 @@ class QueueController(QObject):
         if suffix == ".ckpt":
             self.modelReady.emit(path)
         elif suffix == ".pth":
-            self.statusMessage.emit(f"Importing {Path(path).name}… (converting to a checkpoint)")
-            self.engine.import_model(path)
+            self.import_pth(path)
         else:
             reason = f"{path}: not a model file (choose a .ckpt or .pth)"
             self.logLine.emit(reason, "warning")
             self.statusMessage.emit(reason)
+
+    def import_pth(self, path: str, arch_file: str = "") -> None:
+        """Convert an authors' .pth (in the engine); ``arch_file`` is the architecture of a non-preset one."""
+        self.statusMessage.emit(f"Importing {Path(path).name}… (converting to a checkpoint)")
+        self.engine.import_model(path, arch_file)
+
+    def architecture_not_given(self, path: str) -> None:
+        """The user closed the architecture dialog: say why nothing was imported, and how to do it."""
+        reason = (
+            f"{Path(path).name} was not imported: it fits none of the known models, and importing it needs "
+            "its architecture file (YAML); import it again and choose that file"
+        )
+        self.logLine.emit(reason, "warning")
+        self.statusMessage.emit(reason)
 
     # ------------------------------------------------------------------ previews
     def request_frame(self, item_id: int, frame_index: int) -> None:
@@ -343,10 +376,16 @@ class QueueController(QObject):
 
     # ------------------------------------------------------------------ running
     def _start_next(self) -> None:
+        """The next waiting job in queue order: any while the queue runs, else only the chosen ones."""
         if self._current is not None:
             return
-        item = self.model.next_waiting() if self._queue_running else None
+        if self._queue_running:
+            item = self.model.next_waiting()
+        else:
+            chosen = (it for it in self.model.items() if it.id in self._chosen and it.status == Status.WAITING)
+            item = next(chosen, None)
         if item is None:
+            self._chosen = []
             if self._queue_running:
                 self._queue_running = False
                 self._summary()
@@ -363,6 +402,8 @@ class QueueController(QObject):
         item.frames_done, item.fps, item.eta, item.elapsed = 0, 0.0, None, 0.0
         item.message = "Waiting for the engine…"
         self._current = item.id
+        if item.id in self._chosen:
+            self._chosen.remove(item.id)
         self.model.changed(item.id)
         self.logLine.emit(f"starting {item.name} → {job.output} (model {prefs.model})", "info")
         self._token = self.engine.run_job(item.id, job)
@@ -408,6 +449,7 @@ class QueueController(QObject):
             if isinstance(event, Finished):
                 item.status = Status.DONE
                 item.frames_done = event.frames
+                item.elapsed = event.seconds
                 item.output = Path(event.output)
                 item.message = f"saved {event.output}"
                 self.logLine.emit(
@@ -444,11 +486,18 @@ class QueueController(QObject):
         )
         self.capabilities.emit(caps)
 
-    @Slot(str, str)
-    def _on_model_imported(self, source: str, checkpoint: str) -> None:
+    @Slot(str, str, str)
+    def _on_model_imported(self, source: str, checkpoint: str, preset: str) -> None:
         self.logLine.emit(f"imported {Path(source).name} as {checkpoint}", "info")
-        self.statusMessage.emit(f"Imported model {Path(checkpoint).name}")
-        self.modelReady.emit(checkpoint)
+        self.statusMessage.emit(
+            f"Installed the weights of {preset}" if preset else f"Imported model {Path(checkpoint).name}"
+        )
+        self.modelReady.emit(preset or checkpoint)
+
+    @Slot(str)
+    def _on_model_needs_arch(self, source: str) -> None:
+        self.logLine.emit(f"{Path(source).name} fits none of the known models: asking for its architecture", "info")
+        self.architectureNeeded.emit(source)
 
     @Slot(str, str)
     def _on_model_import_failed(self, source: str, reason: str) -> None:

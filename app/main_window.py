@@ -57,10 +57,12 @@ VIDEO_FILTER = (
 
 
 def _ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
+    """Ask before quitting during a run; Enter and Esc keep the work going (only a click on quit stops it)."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
-    quit_button = box.addButton("Cancel job and quit", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(quit_button)
+    quit_button = box.addButton("Cancel job and quit", QMessageBox.ButtonRole.DestructiveRole)
+    keep_button = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep_button)
+    box.setEscapeButton(keep_button)
     box.exec()
     return box.clickedButton() is quit_button
 
@@ -259,8 +261,8 @@ class MainWindow(QMainWindow):
         )
         self.start_item_action = self._action(
             "Start selected &now",
-            "Run the selected waiting jobs next (at once if nothing runs)",
-            lambda: c.start_items(self.table.selected_ids()),
+            "Run the selected waiting jobs next, and only them (at once if nothing runs)",
+            self._start_selected,
             ["Ctrl+Shift+Return"],
         )
         self.cancel_item_action = self._action(
@@ -288,7 +290,8 @@ class MainWindow(QMainWindow):
         )
         self.retry_action = self._action(
             "Re&try",
-            "Queue the selected failed or cancelled jobs again (cancelled ones resume)",
+            "Run the selected failed or cancelled jobs again, and only them (cancelled ones resume where they "
+            "stopped); while the queue runs they wait for their turn",
             lambda: c.retry(self.table.selected_ids()),
             ["Ctrl+R"],
             sp.SP_BrowserReload,
@@ -316,7 +319,10 @@ class MainWindow(QMainWindow):
         )
         self.fit_action = self._action("&Fit", "Fit the whole frame in the preview", self.preview.view.fit, ["Ctrl+0"])
         self.one_action = self._action(
-            "&Actual pixels", "One output pixel per screen pixel", lambda: self.preview.view.set_zoom(1.0), ["Ctrl+1"]
+            "&Actual pixels",
+            "One output pixel per physical screen pixel (high-DPI screens included)",
+            self.preview.view.set_actual_pixels,
+            ["Ctrl+1"],
         )
         self.about_action = self._action("&About VRT Upscaler", "Version and credits", self.show_about)
 
@@ -398,7 +404,8 @@ class MainWindow(QMainWindow):
         c.frameReady.connect(self._on_frame_ready)
         c.frameFailed.connect(self._on_preview_failed)
         c.capabilities.connect(self._on_capabilities)
-        c.modelReady.connect(self.form.add_model_file)
+        c.modelReady.connect(self.form.choose_model)
+        c.architectureNeeded.connect(self._ask_architecture)
 
         model = c.model
         model.rowsInserted.connect(self._update_queue_page)
@@ -475,6 +482,11 @@ class MainWindow(QMainWindow):
         if self._preview_item is None and ids:
             self.table.select_ids(ids[:1])
 
+    def _start_selected(self) -> None:
+        ids = self.table.selected_ids()
+        self.controller.start_items(ids)
+        self.table.select_ids(ids)  # moving them up the queue resets the table's selection
+
     def _move(self, delta: int) -> None:
         ids = self.table.selected_ids()
         if self.controller.move(ids, delta):
@@ -515,7 +527,7 @@ class MainWindow(QMainWindow):
 
     def _update_progress(self) -> None:
         self.progress.show_job(self.controller.current)
-        self.progress.show_queue(*self.controller.overall())
+        self.progress.show_queue(self.controller.overall())
 
     def _on_item_changed(self, item_id: int) -> None:
         self._update_progress()
@@ -577,6 +589,20 @@ class MainWindow(QMainWindow):
     def _on_model_file(self, path: str) -> None:
         self.settings.set_value("files/last_model_dir", str(Path(path).parent))
         self.controller.use_model_file(path)
+
+    def _ask_architecture(self, pth: str) -> None:
+        """A .pth that fits no preset: its architecture comes from a YAML file of VRT's constructor arguments."""
+        name = Path(pth).name
+        arch, _ = QFileDialog.getOpenFileName(
+            self,
+            f"{name} is not a known model: choose its architecture file",
+            str(Path(pth).parent),
+            "Architecture (*.yaml *.yml *.json);;All files (*)",
+        )
+        if arch:
+            self.controller.import_pth(pth, arch)
+        else:
+            self.controller.architecture_not_given(pth)
 
     def _on_capabilities(self, caps: Capabilities) -> None:
         self._capabilities = caps

@@ -42,6 +42,7 @@ from vrt_engine.job import (
     PreviewPair,
     Progress,
 )
+from vrt_engine.runner import Runner
 
 # Files a dropped folder is searched for (single files are always probed, whatever their name).
 VIDEO_SUFFIXES = frozenset(
@@ -140,6 +141,18 @@ class EventAdapter:
 
 
 # ---------------------------------------------------------------------------------------------- workers
+class CountingRunner(Runner):
+    """The engine's runner, counting the frames it upscales: the log says how much of a clip a preview ran."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames_upscaled = 0
+
+    def upscale_tiled(self, frames: np.ndarray, tile: int, plan: Any = None) -> tuple[np.ndarray, int]:
+        self.frames_upscaled += len(frames)
+        return super().upscale_tiled(frames, tile, plan)
+
+
 class EngineWorker(QObject):
     """Lives in the engine thread: jobs, previews, model imports, device discovery."""
 
@@ -151,13 +164,14 @@ class EngineWorker(QObject):
     previewStarted = Signal(int, str)  # item id, what it is doing
     previewReady = Signal(int, int, QImage, QImage)
     previewFailed = Signal(int, str)
-    modelImported = Signal(str, str)  # source .pth, installed .ckpt
+    modelImported = Signal(str, str, str)  # source .pth, installed .ckpt, preset name or ""
     modelImportFailed = Signal(str, str)  # source, reason
+    modelNeedsArch = Signal(str)  # source .pth whose shapes fit no preset
     log = Signal(str, str)  # text, level
 
     def __init__(self, previews: Latest) -> None:
         super().__init__()
-        self._runner = JobRunner()
+        self._runner = JobRunner(CountingRunner)
         self._previews = previews
         self._ready: set[tuple[str, str]] = set()  # (model, device) already loaded and compiled once
 
@@ -182,7 +196,11 @@ class EngineWorker(QObject):
             named = {BUILTIN_MODEL, *AUTHORS_FILES}
             folder = user_models_dir()
             files = (
-                tuple(str(p) for p in sorted(folder.glob("*.ckpt")) if p.stem not in named) if folder.is_dir() else ()
+                tuple(
+                    str(p) for p in sorted(folder.glob("*.ckpt")) if p.stem not in named and not p.name.startswith(".")
+                )
+                if folder.is_dir()
+                else ()
             )
         except OSError as exc:
             self.log.emit(f"model folder unreadable: {one_line(exc)}", "warning")
@@ -215,30 +233,76 @@ class EngineWorker(QObject):
         self.previewStarted.emit(request.item_id, self._stage(s))
         try:
             runner = self._runner.runner_for(s)
+            before, start = runner.frames_upscaled, time.monotonic()
             pair = engine_job.preview_frame(request.path, request.frame_index, s, runner=runner)
         except Exception as exc:  # shown beside the preview; nothing else stops
             self.previewFailed.emit(request.item_id, one_line(exc))
             return
         self._ready.add((s.model, s.device))
+        self.log.emit(
+            f"preview of frame {request.frame_index}: upscaled {runner.frames_upscaled - before} frames around it "
+            f"in {time.monotonic() - start:.1f} s",
+            "info",
+        )
         self.previewReady.emit(request.item_id, pair.frame_index, to_qimage(pair.bicubic), to_qimage(pair.upscaled))
 
-    @Slot(str)
-    def import_model(self, source: str) -> None:
-        """Convert an authors' .pth into a checkpoint in the user's model folder."""
+    @Slot(str, str)
+    def import_model(self, source: str, arch_file: str) -> None:
+        """Convert a .pth into the user's model folder; a preset's weights install under its name.
+
+        Why the name: a preset finds its weights as ``<preset>.ckpt`` there, the file that
+        ``vrt-convert --preset NAME --install`` writes too. Without ``arch_file`` the architecture is
+        recognised from the tensor shapes; when no preset fits, ``modelNeedsArch`` asks for a YAML file.
+        """
+        from vrt_engine.cli import load_arch_file
         from vrt_engine.models_dir import user_models_dir
-        from vrt_engine.weights import convert_pth
+        from vrt_engine.weights import WeightsError, convert_pth, read_pth
 
         src = Path(source)
+        staging: Path | None = None
         try:
+            arch = load_arch_file(arch_file) if arch_file else None
             folder = user_models_dir()
             folder.mkdir(parents=True, exist_ok=True)
-            dst = folder / f"{src.stem}.ckpt"
+            staging = folder / f".{src.stem}.importing.ckpt"
             self.log.emit(f"importing {src.name} into {folder}", "info")
-            convert_pth(src, dst)
+            try:
+                used = convert_pth(src, staging, arch)
+            except WeightsError:
+                if arch is not None:
+                    raise
+                read_pth(src)  # an unreadable file raises its own reason here; a readable one fits no preset
+                self.modelNeedsArch.emit(source)
+                return
+            except (TypeError, ValueError) as exc:  # values in the architecture file
+                raise ValueError(f"{arch_file}: {one_line(exc)}") from None
+            preset = preset_of(used)
+            dst = folder / f"{preset or installed_stem(src.stem)}.ckpt"
+            if preset and dst.exists():
+                self.log.emit(f"replacing the weights installed before for {preset}", "info")
+            os.replace(staging, dst)
         except Exception as exc:
+            if staging is not None:
+                staging.unlink(missing_ok=True)
             self.modelImportFailed.emit(source, one_line(exc))
             return
-        self.modelImported.emit(source, str(dst))
+        if preset:
+            self.load_capabilities()  # the preset has weights now: the form must offer it before it is chosen
+        self.modelImported.emit(source, str(dst), preset or "")
+
+
+def preset_of(arch: dict[str, Any]) -> str | None:
+    """The preset whose architecture this is exactly, if any."""
+    from vrt_engine.model import PRESETS, config_from, config_to_dict
+
+    return next((name for name in PRESETS if config_to_dict(config_from(name)) == arch), None)
+
+
+def installed_stem(stem: str) -> str:
+    """A file name for an imported non-preset model that cannot shadow a preset's weights."""
+    from vrt_engine.model import PRESETS
+
+    return f"{stem}-imported" if stem in PRESETS else stem
 
 
 class IoWorker(QObject):
@@ -349,8 +413,9 @@ class Engine(QObject):
     previewStarted = Signal(int, str)
     previewReady = Signal(int, int, QImage, QImage)
     previewFailed = Signal(int, str)
-    modelImported = Signal(str, str)
+    modelImported = Signal(str, str, str)
     modelImportFailed = Signal(str, str)
+    modelNeedsArch = Signal(str)
     log = Signal(str, str)
     probed = Signal(str, object)
     refused = Signal(str, str)
@@ -361,7 +426,7 @@ class Engine(QObject):
     # requests, delivered to the workers' threads
     _runJob = Signal(int, object, object)
     _preview = Signal()
-    _importModel = Signal(str)
+    _importModel = Signal(str, str)
     _capabilities = Signal()
     _probe = Signal(object)
     _readFrame = Signal()
@@ -387,7 +452,7 @@ class Engine(QObject):
 
         for name in (
             "capabilities jobStarted jobProgress jobPreview previewStarted previewReady previewFailed "
-            "modelImported modelImportFailed log"
+            "modelImported modelImportFailed modelNeedsArch log"
         ).split():
             getattr(self._engine, name).connect(getattr(self, name))
         self._engine.jobEnded.connect(self._on_job_ended)
@@ -432,9 +497,12 @@ class Engine(QObject):
         self._frames.put(FrameRequest(item_id, Path(path), info, frame_index))
         self._readFrame.emit()
 
-    def import_model(self, pth: str) -> None:
-        """Convert a .pth in the engine thread; answers come as ``modelImported`` / ``modelImportFailed``."""
-        self._importModel.emit(pth)
+    def import_model(self, pth: str, arch_file: str = "") -> None:
+        """Convert a .pth in the engine thread (``arch_file``: its architecture YAML, for a non-preset one).
+
+        Answers come as ``modelImported``, ``modelNeedsArch`` or ``modelImportFailed``.
+        """
+        self._importModel.emit(pth, arch_file)
 
     def remove_work_dir(self, folder: Path) -> None:
         """Forget a job's resume folder (in the I/O thread)."""

@@ -16,14 +16,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, QSettings, QSize, Qt, QTimer, QUrl
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence, QMouseEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, QPointF, QSettings, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPalette,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QFileDialog,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
@@ -34,9 +45,11 @@ from PySide6.QtWidgets import (
 
 from app.main_window import MainWindow
 from app.settings import AppSettings, JobPrefs
-from app.widgets.compare_view import PANE_GAP, SIDE, SPLIT, CompareView
+from app.widgets.compare_view import PANE_GAP, SIDE, SPLIT, CompareView, actual_pixels_zoom
 from app.widgets.drop_zone import DropZone
-from app.widgets.queue_table import Status
+from app.widgets.preview_panel import PreviewPanel
+from app.widgets.progress_panel import ProgressPanel, QueueProgress
+from app.widgets.queue_table import QueueItem, Status
 from vrt_engine.video import make_test_clip, probe
 
 JOB_TIMEOUT_MS = 60_000
@@ -313,6 +326,82 @@ def test_cancel_leaves_no_output_and_retry_resumes(make_window, qtbot, clips, tm
     assert [p.name for p in out_dir.iterdir()] == ["long_x4.mp4"]
 
 
+def test_pause_stops_the_frames_and_resume_finishes_every_frame(make_window, qtbot, tmp_path):
+    clip = make_test_clip(tmp_path / "pause.mp4", 160, 120, 240, audio=False)
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    w.form.chunk_spin.setValue(4)  # a pause takes effect at the next chunk: keep chunks short
+    add_and_wait(qtbot, w, clip, expect=1)
+    item = w.controller.model.item(0)
+    model = w.controller.model
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+    w.pause_action.trigger()
+    assert item.status == Status.PAUSED
+    assert model.data(model.index(0, model.STATUS)).startswith("Paused")
+    assert w.pause_action.text() == "&Resume"
+    qtbot.wait(700)  # the chunk in flight may still finish
+    stopped = item.frames_done
+    qtbot.wait(1500)
+    assert item.frames_done == stopped < 240, "frames kept coming while paused"
+    assert item.status == Status.PAUSED and w.controller.busy
+    assert "paused" in w.progress.job_stats.text()
+
+    w.pause_action.trigger()  # Resume
+    assert item.status == Status.RUNNING and w.pause_action.text() == "&Pause"
+    qtbot.waitUntil(lambda: item.status in (Status.DONE, Status.FAILED), timeout=JOB_TIMEOUT_MS)
+    assert item.status == Status.DONE, item.message
+    assert item.frames_done == 240
+    assert probe(out_dir / "pause_x4.mp4").frame_count == 240
+
+
+def test_preview_of_a_frame_runs_only_the_chunk_around_it(make_window, qtbot, tmp_path):
+    clip = make_test_clip(tmp_path / "sixty.mp4", 64, 48, 60, audio=False)
+    w = make_window()
+    use_bicubic(w, tmp_path / "out")
+    w.form.chunk_spin.setValue(6)
+    add_and_wait(qtbot, w, clip, expect=1)
+    item = w.controller.model.item(0)
+    w.table.select_ids([item.id])
+    w.preview.slider.setValue(40)
+    qtbot.waitUntil(lambda: w._shown == (item.id, 40, True), timeout=JOB_TIMEOUT_MS)
+    runs = [line for line in w.log_view.lines() if "preview of frame 40:" in line]
+    assert len(runs) == 1, w.log_view.lines()
+    upscaled = int(runs[0].split("upscaled ")[1].split()[0])
+    assert 0 < upscaled <= 6, runs[0]  # one chunk of the 60 frames
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_retry_runs_only_the_retried_job(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    other_clip = tmp_path / "other.mp4"
+    shutil.copy(clips["short"], other_clip)
+    add_and_wait(qtbot, w, clips["short"], other_clip, expect=2)
+    first, other = w.controller.model.items()
+    w.controller.set_item_prefs([first.id], JobPrefs(model=str(tmp_path / "missing.ckpt"), output_folder=str(out_dir)))
+
+    w.table.select_ids([first.id])
+    w.start_item_action.trigger()
+    qtbot.waitUntil(lambda: first.status == Status.FAILED and not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    assert other.status == Status.WAITING  # "Start selected now" ran only the selected job
+    assert w.table.selected_ids() == [first.id] and w.retry_action.isEnabled()
+
+    w.controller.set_item_prefs([first.id], JobPrefs(model="bicubic", output_folder=str(out_dir)))
+    assert "only them" in w.retry_action.toolTip()
+    w.retry_action.trigger()
+    qtbot.waitUntil(lambda: first.status in (Status.DONE, Status.FAILED) and not w.controller.busy, timeout=10000)
+    assert first.status == Status.DONE, first.message
+    qtbot.wait(300)
+    assert other.status == Status.WAITING and not w.controller.busy  # the rest of the queue did not start
+    assert [p.name for p in out_dir.iterdir()] == ["short_x4.mp4"]
+
+
 def test_failure_shows_reason_and_queue_goes_on(make_window, qtbot, clips, tmp_path):
     w = make_window()
     out_dir = tmp_path / "out"
@@ -406,6 +495,101 @@ def test_close_during_run_asks_then_cancels_cleanly(make_window, qtbot, clips, t
     assert all(p.name.startswith(".") for p in out_dir.iterdir())
 
 
+def test_enter_in_the_quit_question_keeps_the_job_running(make_window, qtbot, clips, tmp_path):
+    w = make_window(confirm=None)  # the real question box
+    use_bicubic(w, tmp_path)
+    w.form.chunk_spin.setValue(4)
+    add_and_wait(qtbot, w, clips["long"], expect=1)
+    item = w.controller.model.item(0)
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+
+    seen: list[str] = []
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:
+            QTimer.singleShot(50, press_enter)
+            return
+        seen.append(box.defaultButton().text())
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(50, press_enter)
+    w.close()  # returns once the box is answered
+    assert seen == ["Keep running"]
+    assert w.isVisible() and w.controller.busy and item.status != Status.CANCELLED
+
+
+def write_reference_pth(path: Path, arch: str | dict) -> Path:
+    """A .pth in the authors' torch zip layout with random weights for this architecture."""
+    from test_weights import _as_reference_state
+
+    from vrt_engine.model import build_model
+    from vrt_engine.torchfile import write_state_dict
+
+    write_state_dict(path, _as_reference_state(build_model(arch), np.random.default_rng(0)), wrapper="params")
+    return path
+
+
+def answer_file_dialogs(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """Qt's file dialog answers these paths in turn ("" is Cancel); returns the dialogs' titles."""
+    titles: list[str] = []
+    queue = list(answers)
+
+    def get_open_file_name(_parent, title="", _dir="", _filter="", *_args, **_kwargs):
+        titles.append(title)
+        return queue.pop(0), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(get_open_file_name))
+    return titles
+
+
+def test_importing_a_presets_pth_installs_that_preset(make_window, qtbot, tmp_path, monkeypatch):
+    """A .pth with a preset's architecture becomes that named model (here tiny: REDS works the same way)."""
+    pth = write_reference_pth(tmp_path / "my_tiny_weights.pth", "tiny")
+    w = make_window()
+    qtbot.waitUntil(lambda: w._capabilities is not None, timeout=MODEL_TIMEOUT_MS)
+    combo = w.form.model_combo
+    combo.setCurrentIndex(combo.findData("bicubic"))  # so that the import visibly picks the new model
+    answer_file_dialogs(monkeypatch, str(pth))
+    with qtbot.waitSignal(w.controller.modelReady, timeout=MODEL_TIMEOUT_MS) as ready:
+        w.import_model_action.trigger()  # File > Import model…
+    assert ready.args == ["tiny"]
+    installed = tmp_path / "models" / "tiny.ckpt"
+    assert installed.is_file() and w.controller.defaults.model == "tiny"
+    assert combo.currentData() == "tiny"
+    assert "not installed" not in combo.currentText()
+    assert "tiny" in w._capabilities.models
+    assert combo.findData(str(installed)) < 0  # offered by its name, not as a stray file
+    assert sorted(p.name for p in installed.parent.iterdir()) == ["tiny.ckpt"]  # no staging file left
+
+
+def test_importing_another_architecture_asks_for_its_yaml(make_window, qtbot, tmp_path, monkeypatch):
+    import yaml
+    from conftest import MICRO_ARCH
+
+    pth = write_reference_pth(tmp_path / "micro.pth", MICRO_ARCH)
+    arch = tmp_path / "micro.yaml"
+    arch.write_text(yaml.safe_dump(MICRO_ARCH))
+    w = make_window()
+    titles = answer_file_dialogs(monkeypatch, str(pth), "", str(pth), str(arch))
+
+    # first time the user closes the architecture dialog: nothing is imported, and the reason says what to do
+    w.import_model_action.trigger()
+    qtbot.waitUntil(lambda: len(titles) == 2, timeout=MODEL_TIMEOUT_MS)
+    assert "micro.pth" in titles[1] and "architecture" in titles[1]
+    message = w.statusBar().currentMessage()
+    assert "architecture file" in message and "--" not in message
+    assert not any(p.suffix == ".ckpt" for p in (tmp_path / "models").glob("*"))
+
+    # second time they choose the YAML: the model is converted and chosen
+    installed = tmp_path / "models" / "micro.ckpt"
+    with qtbot.waitSignal(w.controller.modelReady, timeout=MODEL_TIMEOUT_MS) as ready:
+        w.import_model_action.trigger()
+    assert ready.args == [str(installed)] and w.controller.defaults.model == str(installed)
+    assert installed.is_file() and w.form.model_combo.currentData() == str(installed)
+
+
 def test_bad_model_import_is_reported(make_window, qtbot, tmp_path):
     w = make_window()
     bad = tmp_path / "broken.pth"
@@ -459,25 +643,124 @@ def test_compare_view_puts_each_source_in_its_half(qtbot):
     assert pixel(img, 150, 120) == (0, 0, 255)
 
 
+def wheel(widget: QWidget, pos: QPoint, steps: int) -> None:
+    """A real mouse-wheel event (pytest-qt has no wheel helper)."""
+    p = QPointF(pos)
+    event = QWheelEvent(
+        p,
+        widget.mapToGlobal(p),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
 def test_compare_view_zoom_and_pan_stay_in_sync(qtbot):
+    """Wheel-zoom and drag in the left pane: the right pane shows the same place of its image."""
     view = CompareView()
     qtbot.addWidget(view)
     view.resize(404, 200)
     view.show()
+    qtbot.waitExposed(view)
     left = solid("#ff0000", 100, 100)
     right = solid("#0000ff", 100, 100)
     left.setPixelColor(0, 0, QColor("#00ff00"))  # a marker in the top-left corner of both images
     right.setPixelColor(0, 0, QColor("#00ff00"))
     view.set_images(left, right)
     view.set_mode(SIDE)
-    view.set_zoom(4.0)
-    view._center = QPointF(0.5, 0.5)  # the marker pixel at the centre of each pane
-    view.update()
+    assert view.zoom() == pytest.approx(2.0)  # fit: 100 px into a 200 px pane
+
+    centre = QPoint(100, 100)  # of the left pane
+    wheel(view, centre, 3)  # zooms around the cursor: the image's centre stays under it
+    z = view.zoom()
+    assert z == pytest.approx(2.0 * 1.25**3)
+    # drag the marker's middle (image point 0.5, 0.5, now 49.5 * z pixels up-left of the centre) to the centre
+    offset = round(49.5 * z)
+    start = centre - QPoint(offset, offset)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, start + QPoint(offset // 2, offset // 2))
+    qtbot.mouseMove(view, centre)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=centre)
+
     img = view.grab().toImage()
     assert pixel(img, 100, 100) == (0, 255, 0)  # centre of the left pane
-    assert pixel(img, 304, 100) == (0, 255, 0)  # centre of the right pane: same place in the image
-    view.fit()
-    assert view.zoom() == pytest.approx(min(200 / 100, 200 / 100))
+    assert pixel(img, 304, 100) == (0, 255, 0)  # centre of the right pane: the same place of its image
+    assert pixel(img, 100 + round(2 * z), 100) == (255, 0, 0)  # two image pixels on: the plain left image
+    assert pixel(img, 304 + round(2 * z), 100) == (0, 0, 255)
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=centre)  # double-click fits again
+    assert view.zoom() == pytest.approx(2.0)
+
+
+def test_actual_pixels_zoom_accounts_for_the_device_pixel_ratio(qtbot):
+    assert actual_pixels_zoom(1.0) == 1.0
+    assert actual_pixels_zoom(2.0) == 0.5
+    assert actual_pixels_zoom(1.5) == pytest.approx(2 / 3)
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    panel.view.set_images(solid("#ff0000", 100, 100), None)
+    panel.zoom_one_button.click()
+    assert panel.view.zoom() == pytest.approx(1 / panel.view.devicePixelRatioF())
+    assert panel.zoom_label.text() == "100%"
+
+
+HIGH_DPI_WINDOW = """
+import json, sys
+from PySide6.QtGui import QImage, QColor
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.main_window import MainWindow
+from app.settings import AppSettings
+w = MainWindow(AppSettings(sys.argv[1]), confirm=lambda *a: True)
+w.show()
+app.processEvents()
+img = QImage(64, 64, QImage.Format.Format_RGB888)
+for x in range(64):
+    for y in range(64):
+        img.setPixelColor(x, y, QColor("#ffffff" if x % 2 else "#000000"))
+view = w.preview.view
+view.set_images(img, img)
+view.set_split(1.0)
+w.one_action.trigger()
+shot = view.grab().toImage()
+cx, cy = shot.width() // 2, shot.height() // 2 + 16
+row = [shot.pixelColor(x, cy).red() for x in range(cx - 8, cx + 8)]
+avail = w.screen().availableGeometry()
+print(json.dumps(dict(
+    dpr=w.devicePixelRatioF(), size=[w.width(), w.height()], fits=avail.contains(w.frameGeometry()),
+    zoom=view.zoom(), label=w.preview.zoom_label.text(), shot_dpr=shot.devicePixelRatio(), row=row,
+)))
+w.close()
+"""
+
+
+def test_default_size_and_actual_pixels_on_a_small_high_dpi_screen(tmp_path):
+    """A 1024x768 screen at 200 %: the window opens at 92 % of it, and 1:1 maps image to physical pixels."""
+    import json
+    import subprocess
+    import sys
+
+    config = tmp_path / "screen.json"
+    # 2048x1536 physical pixels at 192 dpi: Qt scales by 2, a 1024x768 screen in logical pixels
+    screen = dict(name="s", x=0, y=0, width=2048, height=1536, logicalDpi=192, logicalBaseDpi=96)
+    config.write_text(json.dumps({"screens": [screen]}))
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", HIGH_DPI_WINDOW, str(tmp_path / "settings.ini")],
+        env=env, cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["dpr"] == 2.0 and got["shot_dpr"] == 2.0
+    assert got["size"] == [942, 706]  # 92 % of the screen: the preferred 1280x860 does not fit
+    assert got["fits"]
+    assert got["zoom"] == 0.5 and got["label"] == "100%"
+    row = got["row"]
+    assert all(a != b for a, b in zip(row, row[1:])), row  # every physical pixel is the next image column
 
 
 # ---------------------------------------------------------------------------------------------- preferences and looks
@@ -510,6 +793,86 @@ def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
     assert w2.preview.view.mode == SIDE and w2.side_action.isChecked()
     assert w2.height() == 700  # (the offscreen screen is 800 px wide: the width is clamped to it)
     assert w2.left_splitter.sizes() == sizes
+
+
+def test_progress_panel_shows_speed_eta_and_elapsed(qtbot, clips):
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    panel.show_queue(QueueProgress(120, 300, 1, 3, elapsed=4.0, fps=30.0, eta=6.0))
+    assert panel.queue_stats.text() == "120 / 300 frames · 30.0 fps · ETA 0:06 · elapsed 0:04"
+    assert panel.queue_label.text() == "Queue: 1 of 3 done"
+    assert panel.queue_bar.value() == 400
+    panel.show_queue(QueueProgress(300, 300, 3, 3, elapsed=10.0, fps=30.0, eta=0.0))
+    assert panel.queue_stats.text() == "300 / 300 frames · 30.0 fps · elapsed 0:10"
+    panel.show_queue(QueueProgress(0, 300, 0, 3))
+    assert panel.queue_stats.text() == "0 / 300 frames"  # nothing has run: no speed to tell
+
+    item = QueueItem(clips["short"], probe(clips["short"]), JobPrefs())
+    item.status, item.frames_done, item.fps, item.eta, item.elapsed = Status.RUNNING, 6, 3.0, 2.0, 65.0
+    panel.show_job(item)
+    assert panel.job_stats.text() == "6 / 12 frames · 3.0 fps · ETA 0:02 · elapsed 1:05"
+
+
+def test_queue_numbers_come_from_the_jobs(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    use_bicubic(w, tmp_path)
+    add_and_wait(qtbot, w, clips["short"], expect=1)
+    item = w.controller.model.item(0)
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.status == Status.DONE, timeout=JOB_TIMEOUT_MS)
+    q = w.controller.overall()
+    assert (q.frames_done, q.frames_total, q.jobs_done, q.jobs_total) == (12, 12, 1, 1)
+    assert q.elapsed > 0 and q.fps == pytest.approx(12 / q.elapsed)
+    assert w.progress.queue_stats.text().startswith("12 / 12 frames · ")
+    assert "fps" in w.progress.queue_stats.text() and "elapsed" in w.progress.queue_stats.text()
+
+
+def test_file_open_adds_the_chosen_videos(make_window, qtbot, clips, monkeypatch):
+    chosen = [str(clips["short"]), str(clips["model"])]
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *_args, **_kw: (chosen, "")))
+    w = make_window()
+    w.open_action.trigger()
+    qtbot.waitUntil(lambda: w.controller.model.rowCount() == 2 and not w.controller.probing, timeout=10_000)
+    assert [str(it.path) for it in w.controller.model.items()] == chosen
+    assert w.settings.value("files/last_dir") == str(clips["short"].parent)
+
+
+def test_colours_follow_a_switch_to_a_dark_palette(make_window, qtbot):
+    w = make_window()
+    qtbot.waitUntil(lambda: w._capabilities is not None, timeout=MODEL_TIMEOUT_MS)
+    w.log_view.append_line("disk almost full", "warning")
+    w.form.set_models([], [])  # as on a machine without the built-in weights: choosing tiny shows a warning
+    w.form.model_combo.setCurrentIndex(w.form.model_combo.findData("tiny"))
+    assert not w.form.model_warning.isHidden()
+
+    def log_colour() -> str:
+        block = w.log_view.document().lastBlock()
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if "disk almost full" in fragment.text():
+                return fragment.charFormat().foreground().color().name()
+            it += 1
+        raise AssertionError("line not found")
+
+    assert log_colour() == "#8a5a00" and "#8a5a00" in w.form.model_warning.styleSheet()
+    app = QApplication.instance()
+    light = app.palette()
+    dark = QPalette(light)
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.Base, "#181818"),
+        (QPalette.ColorRole.Text, "#e8eaed"),
+        (QPalette.ColorRole.WindowText, "#e8eaed"),
+    ):
+        dark.setColor(role, QColor(colour))
+    try:
+        app.setPalette(dark)
+        qtbot.waitUntil(lambda: log_colour() == "#e3b341", timeout=5_000)
+        assert "#e3b341" in w.form.model_warning.styleSheet()
+        assert w.log_view.lines()[-1].endswith("disk almost full")  # no line lost in the redraw
+    finally:
+        app.setPalette(light)
 
 
 def test_every_control_has_a_tooltip_and_shortcuts_exist(make_window):
@@ -545,4 +908,3 @@ def test_every_control_has_a_tooltip_and_shortcuts_exist(make_window):
     assert {"Ctrl+Return"} <= keys(w.start_action)
     assert keys(w.cancel_action) == {"Ctrl+."}  # not Esc: one stray key must not stop an hour of work
     assert not w.windowIcon().isNull()
-    assert w.width() >= 900 and w.height() >= 600 or w.screen().availableGeometry().width() < 1000

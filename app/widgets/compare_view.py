@@ -31,10 +31,15 @@ PANE_GAP = 4  # pixels between the panes in side-by-side mode
 GRAB_DISTANCE = 6  # how close to the split line a press grabs it
 
 
+def actual_pixels_zoom(device_pixel_ratio: float) -> float:
+    """The zoom (image pixels per logical pixel) that puts one image pixel on one physical screen pixel."""
+    return 1.0 / device_pixel_ratio if device_pixel_ratio > 0 else 1.0
+
+
 class CompareView(QWidget):
     """Paints two same-sized images for comparison, with shared zoom and pan."""
 
-    zoomChanged = Signal(float)  # the effective zoom (1.0 = one image pixel per screen pixel)
+    zoomChanged = Signal(float)  # physical screen pixels per image pixel (1.0 = actual pixels, high-DPI too)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,7 +134,15 @@ class CompareView(QWidget):
             else:
                 self._zoom = zoom
         self.update()
-        self.zoomChanged.emit(self.zoom())
+        self.zoomChanged.emit(self.screen_zoom())
+
+    def set_actual_pixels(self) -> None:
+        """One image pixel per physical screen pixel: on a 2x screen that is half the logical zoom."""
+        self.set_zoom(actual_pixels_zoom(self.devicePixelRatioF()))
+
+    def screen_zoom(self) -> float:
+        """The zoom in physical screen pixels per image pixel (what the user calls 100%)."""
+        return self.zoom() * self.devicePixelRatioF()
 
     def zoom_in(self) -> None:
         self.set_zoom(self.zoom() * 1.25)
@@ -195,7 +208,7 @@ class CompareView(QWidget):
             self._draw_centred(p, QRectF(self.rect()), self._message or "Add a video and pick a frame to preview")
             p.end()
             return
-        smooth = self.zoom() < 1.0
+        smooth = self.screen_zoom() < 1.0  # shrinking: smooth; at or above actual pixels: crisp
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         left_pane, right_pane = self._panes()
         if self._mode == SPLIT:
@@ -316,7 +329,7 @@ class CompareView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._zoom is None:
-            self.zoomChanged.emit(self.zoom())
+            self.zoomChanged.emit(self.screen_zoom())
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):

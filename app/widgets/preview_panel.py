@@ -71,7 +71,7 @@ class PreviewPanel(QWidget):
 
         self.zoom_out_button = self._tool("−", "Zoom out (Ctrl+-)")
         self.zoom_fit_button = self._tool("Fit", "Fit the whole frame in view (Ctrl+0, or double-click the picture)")
-        self.zoom_one_button = self._tool("1:1", "One output pixel per screen pixel (Ctrl+1)")
+        self.zoom_one_button = self._tool("1:1", "Actual pixels: one output pixel per physical screen pixel (Ctrl+1)")
         self.zoom_in_button = self._tool("+", "Zoom in (Ctrl++)")
         self.zoom_label = QLabel("Fit", self)
         self.zoom_label.setToolTip("Current zoom")
@@ -130,7 +130,7 @@ class PreviewPanel(QWidget):
         self.zoom_in_button.clicked.connect(self.view.zoom_in)
         self.zoom_out_button.clicked.connect(self.view.zoom_out)
         self.zoom_fit_button.clicked.connect(self.view.fit)
-        self.zoom_one_button.clicked.connect(lambda: self.view.set_zoom(1.0))
+        self.zoom_one_button.clicked.connect(self.view.set_actual_pixels)
         self.view.zoomChanged.connect(self._on_zoom)
         self.follow_box.toggled.connect(self.followChanged)
         self.set_enabled_controls(False)

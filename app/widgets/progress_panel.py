@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from .queue_table import QueueItem, Status, human_time
+
+
+@dataclass(frozen=True)
+class QueueProgress:
+    """The whole queue's numbers (failed and cancelled jobs left out)."""
+
+    frames_done: int = 0
+    frames_total: int = 0
+    jobs_done: int = 0
+    jobs_total: int = 0
+    elapsed: float = 0.0  # seconds the jobs have run, summed
+    fps: float = 0.0  # frames done per second of running
+    eta: float | None = None  # seconds left at that speed
 
 
 class ProgressPanel(QWidget):
@@ -29,10 +44,12 @@ class ProgressPanel(QWidget):
         self.queue_bar.setValue(0)
         self.queue_bar.setToolTip("Progress of the whole queue, counted in frames")
         self.queue_stats = QLabel("", self)
-        self.queue_stats.setToolTip("Frames done of all frames in the queue")
+        self.queue_stats.setToolTip(
+            "Frames done of all frames in the queue, average speed, time left for the whole queue and time spent"
+        )
         for w in (self.job_stats, self.queue_stats):
             w.setMinimumWidth(
-                w.fontMetrics().horizontalAdvance("88,888 / 88,888 frames · 88.8 fps · ETA 8:88:88 · 8:88:88")
+                w.fontMetrics().horizontalAdvance("88,888 / 88,888 frames · 88.8 fps · ETA 8:88:88 · elapsed 8:88:88")
             )
         for w in (self.job_label, self.queue_label):
             w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -72,10 +89,20 @@ class ProgressPanel(QWidget):
         paused = " · paused" if item.status == Status.PAUSED else ""
         self.job_stats.setText(
             f"{item.frames_done:,} / {total:,} frames · {item.fps:.1f} fps · "
-            f"ETA {human_time(item.eta)} · {human_time(item.elapsed)}{paused}"
+            f"ETA {human_time(item.eta)} · elapsed {human_time(item.elapsed)}{paused}"
         )
 
-    def show_queue(self, done_frames: int, total_frames: int, jobs_done: int, jobs_total: int) -> None:
-        self.queue_label.setText(f"Queue: {jobs_done} of {jobs_total} done" if jobs_total else "Queue empty")
-        self.queue_bar.setValue(int(1000 * done_frames / total_frames) if total_frames else 0)
-        self.queue_stats.setText(f"{done_frames:,} / {total_frames:,} frames" if total_frames else "")
+    def show_queue(self, q: QueueProgress) -> None:
+        """The queue's bar and numbers; no speed or ETA before any job has run."""
+        self.queue_label.setText(f"Queue: {q.jobs_done} of {q.jobs_total} done" if q.jobs_total else "Queue empty")
+        self.queue_bar.setValue(int(1000 * q.frames_done / q.frames_total) if q.frames_total else 0)
+        if not q.frames_total:
+            self.queue_stats.setText("")
+            return
+        parts = [f"{q.frames_done:,} / {q.frames_total:,} frames"]
+        if q.elapsed > 0:
+            parts.append(f"{q.fps:.1f} fps")
+            if q.frames_done < q.frames_total:
+                parts.append(f"ETA {human_time(q.eta)}")
+            parts.append(f"elapsed {human_time(q.elapsed)}")
+        self.queue_stats.setText(" · ".join(parts))

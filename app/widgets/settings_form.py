@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -266,6 +266,22 @@ class SettingsForm(QWidget):
         self.model_warning.setStyleSheet(f"color: {'#e3b341' if dark else '#8a5a00'}")
         self.model_warning.setText(text)
         self.model_warning.show()
+
+    def choose_model(self, model: str) -> None:
+        """Pick a model that just became usable: a named preset with weights now, or a model file."""
+        if model in NAMED_MODELS:
+            self._rebuild_models(model)
+            self._previous_model = model
+            self._update_model_warning()
+            self._changed()
+        else:
+            self.add_model_file(model)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A switch between light and dark: the warning's colour must read on the new palette."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._update_model_warning()
 
     def add_model_file(self, path: str, select: bool = True) -> None:
         """Offer an imported or chosen model file, and pick it."""
