@@ -369,3 +369,24 @@ def test_ten_bit_input_gives_ten_bit_h265_without_truncation(tmp_path):
         return float(np.mean([np.abs(to_float(f) - e).mean() for f, e in zip(frames, exact, strict=True)]))
 
     assert error(out) < 0.7 * error(rounded8), (error(out), error(rounded8))
+
+
+def test_graph_failure_falls_back_to_eager_with_a_warning(micro_ckpt):
+    """A graph that MindSpore cannot compile (as inside a frozen bundle) must not fail the job: the runner
+    carries on in eager mode with the same numbers and says so once."""
+    ms = pytest.importorskip("mindspore")
+    from vrt_engine.runner import RunnerSettings
+
+    def not_compilable(x):
+        return name_graph_mode_cannot_resolve(x)  # noqa: F821  (MindSpore refuses it while compiling)
+
+    frames = np.random.default_rng(1).random((4, 64, 64, 3), dtype=np.float32)
+    plan = tiling.ChunkPlan(4, 4, 0)
+    eager = Runner(micro_ckpt, "cpu", RunnerSettings(graph=False)).upscale(frames, 0, plan)
+    runner = Runner(micro_ckpt, "cpu", RunnerSettings(graph=True))
+    runner._compiled = ms.jit(not_compilable)
+    np.testing.assert_array_equal(runner.upscale(frames, 0, plan), eager)
+    notices = runner.pop_notices()
+    assert len(notices) == 1 and notices[0].startswith("graph mode failed (") and "eager" in notices[0]
+    runner.upscale(frames, 0, plan)
+    assert runner.pop_notices() == []

@@ -357,6 +357,8 @@ class JobRunner:
         def upscale(k: int, lq: list[np.ndarray]) -> np.ndarray:
             tile = state.tile_at(k)
             out, used = runner.upscale_tiled(np.stack([to_float(f) for f in lq]), tile, plan)
+            for notice in runner.pop_notices():
+                warn(notice)
             if used != tile:  # out of memory: keep the smaller tile from here on, and on resume
                 state.reduce(k, used)
                 state.save(work)

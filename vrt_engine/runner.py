@@ -99,6 +99,7 @@ class Runner:
         self._half = False
         self.model_seconds = 0.0  # time spent inside the network (or the bicubic baseline), for overhead figures
         self.model_calls = 0
+        self.notices: list[str] = []
         self.first_call_seconds = 0.0  # the first call compiles the graph
         if self.model_name != BICUBIC:
             self._load(model, device)
@@ -170,11 +171,28 @@ class Runner:
         if self._half:
             x = x.astype(ms.float16)
         start = time.perf_counter()
-        y = self._compiled(x).asnumpy()
+        try:
+            y = self._compiled(x).asnumpy()
+        except Exception as exc:  # graph compilation raises RuntimeError, TypeError, NameError, ...
+            if self._compiled is self._model or isinstance(exc, MemoryError) or _is_out_of_memory(exc):
+                raise
+            self._fall_back_to_eager(exc)
+            y = self._model(x).asnumpy()
         self._count_call(time.perf_counter() - start)
         y = y.astype(np.float32, copy=False)
         h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
         return y[..., :h, :w]
+
+    def _fall_back_to_eager(self, exc: BaseException) -> None:
+        """Graph mode failed (seen inside a frozen bundle): keep working in eager mode, slower, and say so."""
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        self._compiled = self._model
+        self.notices.append(f"graph mode failed ({first}); running eager mode (slower)")
+
+    def pop_notices(self) -> list[str]:
+        """Warnings since the last call (the job turns them into log lines)."""
+        notices, self.notices = self.notices, []
+        return notices
 
     @property
     def precision(self) -> str:
