@@ -1,30 +1,38 @@
 """Seconds per training iteration of a recipe on this machine: one process vs msrun data-parallel workers.
 
     python bench/train_speed.py [--config trainer/configs/tiny_cpu.yaml] [--iterations 6] [--workers 2]
-                                [--eager] [--data DIR]
+                                [--eager] [--data DIR] [--set KEY=VALUE ...]
 
-Makes a mini-REDS with `vrt-trainer make-synthetic` (unless --data is given), trains the recipe for a few
-iterations once as a single process and once under msrun with --workers processes at the same global batch,
-and prints s/iter (median over the iterations after the first, which includes graph compilation), wall
-time and peak resident memory (resource.getrusage of the child processes, and /usr/bin/time -v when present).
+Makes a mini-REDS with `vrt-trainer make-synthetic` (unless --data is given; clips long enough for the
+recipe's num_frame), trains the recipe for a few iterations once as a single process and once under
+msrun with --workers processes at the same global batch, and prints a table: s/iter (median over the
+iterations after the first, which includes graph compilation), wall time, peak host memory (the sum of
+the resident sets of every process of the run: msrun, its workers and their data workers, sampled every
+0.2 s) and, where nvidia-smi is present, peak GPU memory of those processes.
+The published recipes read LMDB stores, a meta-info file and the authors' SpyNet: the bench replaces
+them by the generated PNG folders and a SpyNet trained from scratch, which does not change the step time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
-import resource
+import os
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
 
 
 def _free_port() -> int:
@@ -33,20 +41,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB of any child, output); uses /usr/bin/time -v when it exists."""
-    timer = shutil.which("time", path="/usr/bin")
-    full = [timer, "-v", *cmd] if timer else cmd
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _gpu_memory_mb(pids: set[int]) -> float:
+    """GPU memory (MB) used by these processes, from nvidia-smi; 0 without one."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return 0.0
+    out = subprocess.run([smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                         capture_output=True, text=True).stdout
+    total = 0.0
+    for line in out.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 2 and parts[0].isdigit() and int(parts[0]) in pids and parts[1].isdigit():
+            total += float(parts[1])
+    return total
+
+
+class PeakMemory(threading.Thread):
+    """Samples a process tree: peak summed RSS (MB) and peak GPU memory (MB)."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.root, self.every = psutil.Process(pid), every
+        self.rss = self.gpu = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            rss = 0
+            for p in procs:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.rss = max(self.rss, rss / 2**20)
+            self.gpu = max(self.gpu, _gpu_memory_mb({p.pid for p in procs}))
+            self.done.wait(self.every)
+
+
+def _run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak host RSS MB of the whole tree, peak GPU MB)."""
     start = time.perf_counter()
-    proc = subprocess.run(full, cwd=cwd, capture_output=True, text=True)
+    log = tempfile.TemporaryFile("w+")
+    # msrun starts workers with the `python` on PATH: it must be this environment's.
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", GLOG_v="3")
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    meter = PeakMemory(proc.pid)
+    meter.start()
+    code = proc.wait()
+    meter.done.set()
+    meter.join()
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    rss = int(match.group(1)) / 1024 if match else max(peak, before) / 1024
-    return wall, rss, proc.stdout + proc.stderr
+    if code != 0:
+        log.seek(0)
+        sys.exit(f"failed: {' '.join(cmd)}\n{log.read()[-4000:]}")
+    return wall, meter.rss, meter.gpu
 
 
 def _per_iter(run_dir: Path) -> list[float]:
@@ -55,25 +107,31 @@ def _per_iter(run_dir: Path) -> list[float]:
 
 
 def main() -> int:
+    from trainer.config import load_config
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="trainer/configs/tiny_cpu.yaml")
     ap.add_argument("--iterations", type=int, default=6)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--eager", action="store_true", help="PyNative instead of graph mode")
     ap.add_argument("--data", help="an existing mini-REDS (after prepare-reds)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more recipe overrides")
     args = ap.parse_args()
-    root = Path(__file__).resolve().parents[1]
     config = str(Path(args.config).resolve())
+    recipe = load_config(config, args.set)
+    num_frame = recipe.data.train.num_frame
     work = Path(tempfile.mkdtemp(prefix="train_speed_"))
     data = Path(args.data) if args.data else work / "data"
     if not args.data:
-        subprocess.run([str(BIN / "vrt-trainer"), "make-synthetic", str(data), "--clips", "4", "--frames", "4"],
-                       check=True, cwd=root)
-        subprocess.run([str(BIN / "vrt-trainer"), "prepare-reds", str(data)], check=True, cwd=root)
+        size = max(256, recipe.data.train.gt_size)
+        subprocess.run([str(BIN / "vrt-trainer"), "make-synthetic", str(data), "--clips", "4", "--frames",
+                        str(max(4, num_frame)), "--size", f"{size}x{size}"], check=True, cwd=ROOT)
+        subprocess.run([str(BIN / "vrt-trainer"), "prepare-reds", str(data)], check=True, cwd=ROOT)
     sets = [f"train.iterations={args.iterations}", f"train.periods={args.iterations}", "checkpoint.every=100000",
             "val.every=100000", "log.every=1", "data.val.dataroot_gt=null", "data.val.dataroot_lq=null",
             f"data.train.dataroot_gt={data}/train_sharp", f"data.train.dataroot_lq={data}/train_sharp_bicubic/X4",
-            f"data.train.batch_size={args.workers}", f"train.graph={'false' if args.eager else 'true'}"]
+            "data.train.io_backend=disk", "data.train.meta_info_file=null", "model.spynet_path=null",
+            f"data.train.batch_size={args.workers}", f"train.graph={'false' if args.eager else 'true'}", *args.set]
     results = {}
     for label, workers in (("1 process", 1), (f"msrun x{args.workers}", args.workers)):
         out = work / f"run{workers}"
@@ -84,15 +142,18 @@ def main() -> int:
             cmd = train
         else:
             cmd = [str(BIN / "msrun"), f"--worker_num={workers}", f"--local_worker_num={workers}",
-                   f"--master_port={_free_port()}", f"--log_dir={work / 'msrun_logs'}", "--join=True", *train[0:]]
-        wall, rss, _ = _run(cmd, root)
-        run_dir = next(out.iterdir())
-        steps = _per_iter(run_dir)
-        results[label] = (statistics.median(steps) if steps else float("nan"), wall, rss)
+                   f"--master_port={_free_port()}", f"--log_dir={work / 'msrun_logs'}", "--join=True", *train]
+        wall, rss, gpu = _run(cmd, ROOT)
+        steps = _per_iter(next(out.iterdir()))
+        results[label] = (statistics.median(steps) if steps else float("nan"), wall, rss, gpu)
     print(f"recipe {args.config}, global batch {args.workers}, {args.iterations} iterations, "
           f"{'eager' if args.eager else 'graph'} mode")
-    for label, (step, wall, rss) in results.items():
-        print(f"  {label:>10}: {step:7.2f} s/iter (median after the first), wall {wall:7.1f} s, peak RSS {rss:7.0f} MB")
+    print(f"| {'run':<10} | s/iter (median after the first) | wall s | peak host RSS, all processes MB "
+          f"| peak GPU MB |")
+    print("|------------|------|------|------|------|")
+    for label, (step, wall, rss, gpu) in results.items():
+        print(f"| {label:<10} | {step:.2f} | {wall:.1f} | {rss:.0f} | {gpu:.0f} |" if gpu else
+              f"| {label:<10} | {step:.2f} | {wall:.1f} | {rss:.0f} | - |")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

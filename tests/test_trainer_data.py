@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import cv2
 import lmdb
@@ -10,7 +16,7 @@ import numpy as np
 import pytest
 from trainer_fixtures import make_mini_reds, run_cli
 
-from trainer.config import ConfigError, load_config
+from trainer.config import ConfigError, load_config, parse_config
 from trainer.data.lmdb_store import LmdbFrames, read_meta
 from trainer.data.matlab_resize import contributions, cubic, imresize
 from trainer.data.train_clips import TrainClips
@@ -249,3 +255,215 @@ def test_missing_dataset_is_one_line(tmp_path):
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("vrt-trainer")]
     assert lines == [f"vrt-trainer: error: {tmp_path}/nowhere: dataset not found"]
     assert "Traceback" not in proc.stderr
+
+
+# ----- device per msrun worker -----
+def test_worker_device_resolves_auto_before_adding_the_card():
+    from trainer.run import worker_device
+
+    assert worker_device("auto", "gpu", "3") == "gpu:3"  # was gpu (card 0) for every worker
+    assert worker_device("auto", "ascend", "7") == "ascend:7"
+    assert worker_device("auto", "cpu", "1") == "cpu"
+    assert worker_device("GPU", "", "2") == "gpu:2"
+    assert worker_device("gpu:5", "", "2") == "gpu:5"  # an explicit card is kept
+    assert worker_device("auto", "gpu", None) == "gpu"  # not under msrun
+
+
+# ----- recipes agree with the data tools -----
+def _readme_data_commands() -> list[list[str]]:
+    text = (Path(__file__).resolve().parents[1] / "trainer" / "README.md").read_text()
+    block = text.split("## Data", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].split()[1:] for line in block.splitlines() if line.startswith("vrt-trainer ")]
+
+
+def test_recipe_paths_are_what_the_readme_data_steps_create(tmp_path, monkeypatch):
+    # The README's data steps, run literally in a folder whose trainsets/REDS is a raw (generated) REDS ...
+    run_cli("make-synthetic", str(tmp_path / "trainsets" / "REDS"), "--clips", "2", "--frames", "3", "--size",
+            "160x160", check=True)
+    commands = _readme_data_commands()
+    assert [c[0] for c in commands] == ["prepare-reds", "make-lmdb", "make-lmdb"]
+    for args in commands:
+        run_cli(*args, *(["--quiet"] if args[0] == "make-lmdb" else []), check=True, cwd=tmp_path)
+    # ... make every path the published recipes name, relative to that folder: LMDB training, REDS4 validation.
+    monkeypatch.chdir(tmp_path)
+    from trainer.validate import load_val_clips
+
+    for name in ("001_train_vrt_videosr_bi_reds_6frames", "002_train_vrt_videosr_bi_reds_12frames"):
+        recipe = Path(__file__).resolve().parents[1] / "trainer" / "configs" / f"{name}.yaml"
+        cfg = load_config(recipe, ["data.train.num_frame=2", "data.train.gt_size=128"])
+        d, v = cfg.data.train, cfg.data.val
+        for path in (d.dataroot_gt, d.dataroot_lq, d.meta_info_file, v.dataroot_gt, v.dataroot_lq):
+            assert path.startswith("trainsets/REDS/") and Path(path).exists(), f"{name}: {path}"
+        clips = TrainClips(d, 4, seed=0, length=2)
+        assert {k.clip for k in clips.keys} == {"001", "240"}  # REDS4's 000 is held out
+        lq, gt = clips[0]
+        assert lq.shape == (2, 3, 32, 32) and gt.shape == (2, 3, 128, 128)
+        assert [c.name for c in load_val_clips(cfg)] == ["000"]  # of REDS4, the mini set has clip 000 only
+    # Training clips read from the LMDB stores are the clips read from the PNG folders.
+    disk = copy.copy(d)
+    disk.io_backend, disk.meta_info_file = "disk", None
+    disk.dataroot_gt, disk.dataroot_lq = "trainsets/REDS/train_sharp", "trainsets/REDS/train_sharp_bicubic/X4"
+    from_disk = TrainClips(disk, 4, seed=0, length=2)
+    assert from_disk.keys == clips.keys
+    for k in range(2):
+        assert all(np.array_equal(a, b) for a, b in zip(clips[k], from_disk[k]))
+
+
+# ----- interval_list -----
+def test_interval_list_spaces_the_window(tmp_path):
+    data = make_mini_reds(tmp_path / "long", clips=1, frames=8, size="64x64")
+    cfg = _train_cfg(data, gt_size=64, num_frame=2, interval_list=[1, 2, 3], val_partition="none")
+    clips = TrainClips(cfg, 4, seed=0, length=40)
+    seen = set()
+    for position in range(40):
+        key, indices, _ = clips.window(position)
+        step = indices[1] - indices[0]
+        seen.add(step)
+        assert len(indices) == 2 and 0 <= indices[0] and indices[-1] <= 7
+        gt = clips.sample(position)[1]  # full-frame crop, no flips: the frames at those numbers
+        for t, i in enumerate(indices):
+            png = cv2.imread(str(data / "train_sharp" / key.clip / f"{i:08d}.png"))[..., ::-1]
+            assert np.array_equal((gt[t].transpose(1, 2, 0) * 255).round().astype(np.uint8), png)
+    assert seen == {1, 2, 3}
+
+
+# ----- config ranges and resume checks -----
+@pytest.mark.parametrize("override, message", [
+    ("train.lr=0", "train.lr: must be above 0, got 0.0"),
+    ("train.eta_min=-1e-7", "train.eta_min: must be 0 or more, got -1e-07"),
+    ("train.fix_lr_mul=-0.5", "train.fix_lr_mul: must be 0 or more, got -0.5"),
+    ("train.fix_iter=-1", "train.fix_iter: must be 0 or more, got -1"),
+    ("data.train.num_workers=-2", "data.train.num_workers: must be 0 or more, got -2"),
+    ("train.betas=[0.9,1.5]", r"train.betas\[1\]: must be in \[0, 1\), got 1.5"),
+    ("train.loss_scale=0.5", "train.loss_scale: must be at least 1, got 0.5"),
+    ("data.val.max_frames=0", "data.val.max_frames: must be at least 1"),
+])
+def test_out_of_range_values_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=f"tiny_cpu.yaml: {message}"):
+        load_config("trainer/configs/tiny_cpu.yaml", [override])
+
+
+def test_resume_refuses_a_changed_batch_or_seed_and_lists_other_changes():
+    from trainer.checkpoint import compare_configs
+    from trainer.config import to_dict
+
+    saved = to_dict(load_config("trainer/configs/tiny_cpu.yaml"))
+    same = to_dict(load_config("trainer/configs/tiny_cpu.yaml", ["output=/elsewhere"]))
+    assert compare_configs(saved, same) == ([], [])
+    changed = to_dict(load_config("trainer/configs/tiny_cpu.yaml", [
+        "data.train.batch_size=4", "train.seed=1", "train.lr=1e-4"]))
+    refused, other = compare_configs(saved, changed)
+    assert refused == [("data.train.batch_size", 2, 4), ("train.seed", 0, 1)]
+    assert other == [("train.lr", 4e-4, 1e-4)]
+
+
+# ----- make-lmdb: map size, interruption -----
+def test_map_size_from_raw_bytes_and_grows_when_full(mini, tmp_path, monkeypatch):
+    from trainer.data import lmdb_store
+
+    assert lmdb_store.estimate_map_size((720, 1280, 3), 1000) >= 720 * 1280 * 3 * 1000
+    monkeypatch.setattr(lmdb_store, "estimate_map_size", lambda shape, count: 1 << 16)  # far too small
+    monkeypatch.setattr(lmdb_store, "COMMIT_EVERY", 4)
+    n = lmdb_store.write_lmdb(mini / "train_sharp", tmp_path / "grown.lmdb", workers=1, progress=False)
+    assert n == 9
+    store = LmdbFrames(tmp_path / "grown.lmdb")
+    assert sorted(store.keys()) == [k for k, _ in read_meta(tmp_path / "grown.lmdb")]
+    assert all(store.get_bytes(k) for k in store.keys())
+
+
+@pytest.fixture(scope="module")
+def slow_src(tmp_path_factory):
+    """120 links to one noisy 1024x1024 frame: PNG encoding takes seconds, long enough to interrupt."""
+    src = tmp_path_factory.mktemp("big") / "frames"
+    (src / "000").mkdir(parents=True)
+    noise = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    cv2.imwrite(str(src / "000" / "00000000.png"), noise)
+    for i in range(1, 120):
+        (src / "000" / f"{i:08d}.png").symlink_to(src / "000" / "00000000.png")
+    return src
+
+
+def _start_make_lmdb(src, dst):
+    from trainer_fixtures import VENV_BIN, env
+
+    return subprocess.Popen([str(VENV_BIN / "vrt-trainer"), "make-lmdb", str(src), str(dst), "--workers", "1",
+                             "--quiet"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_for_partial(proc, dst, timeout=120.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if list(dst.parent.glob(f".{dst.name}.partial-*/data.mdb")):
+            time.sleep(1.0)  # into the encoding loop
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"make-lmdb never got going: {proc.poll()} {proc.communicate()}")
+
+
+def _store_items(path):
+    store = LmdbFrames(path)
+    return {k: store.get_bytes(k) for k in store.keys()}, (path / "meta_info.txt").read_text()
+
+
+@pytest.mark.slow
+def test_make_lmdb_ctrl_c_stops_promptly_and_sigkill_leftovers_are_cleaned(slow_src, tmp_path):
+    dst = tmp_path / "out.lmdb"
+    # Ctrl-C: the terminal signals the whole process group (the parent and its encoding workers).
+    proc = _start_make_lmdb(slow_src, dst)
+    _wait_for_partial(proc, dst)
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.time()
+    _, err = proc.communicate(timeout=60)
+    stopped_after = time.time() - sent
+    assert proc.returncode == 130 and err.strip().endswith("vrt-trainer: interrupted"), err
+    assert stopped_after < 10, f"took {stopped_after:.1f} s to stop"
+    assert not dst.exists() and not list(tmp_path.glob(".*partial*"))
+    # kill -9: the hidden partial folder stays behind, the next run removes it and writes the whole store.
+    proc = _start_make_lmdb(slow_src, dst)
+    _wait_for_partial(proc, dst)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = list(tmp_path.glob(".*partial*"))
+    assert len(left) == 1 and not dst.exists()
+    run_cli("make-lmdb", str(slow_src), str(dst), "--quiet", check=True)
+    assert not list(tmp_path.glob(".*partial*"))
+    # Complete and byte-identical to an uninterrupted run: every frame is the one source frame encoded at level 1.
+    img = cv2.imread(str(slow_src / "000" / "00000000.png"), cv2.IMREAD_UNCHANGED)
+    png = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+    values, meta = _store_items(dst)
+    assert sorted(values) == [f"000/{i:08d}" for i in range(120)] and set(values.values()) == {png}
+    assert meta == "".join(f"000/{i:08d}.png (1024,1024,3) 1\n" for i in range(120))
+
+
+# ----- SpyNet weights -----
+def _micro_cfg(tmp_path, **model):
+    from trainer_fixtures import MICRO_ARCH
+
+    raw = {"name": "m", "model": {"preset": None, "arch": MICRO_ARCH, **model}}
+    return parse_config(raw, "test")
+
+
+def test_spynet_pth_initialises_spynet_and_its_absence_warns(tmp_path):
+    from trainer.run import build_model
+    from vrt_engine.torchfile import write_state_dict
+    from vrt_engine.weights import parameter_shapes
+
+    rng = np.random.default_rng(0)
+    shapes = parameter_shapes(build_model(_micro_cfg(tmp_path, pretrained=None), print))
+    state = {k[len("spynet."):]: rng.standard_normal(s).astype(np.float32)
+             for k, s in shapes.items() if k.startswith("spynet.")}
+    pth = tmp_path / "spynet_sintel_final.pth"
+    write_state_dict(pth, state, wrapper="params")  # the layout of the authors' file
+    logged = []
+    model = build_model(_micro_cfg(tmp_path, spynet_path=str(pth)), logged.append)
+    params = dict(model.parameters_and_names())
+    assert all(np.array_equal(params[f"spynet.{k}"].asnumpy(), v) for k, v in state.items())
+    assert logged == [f"SpyNet initialised from {pth}"]
+    with pytest.warns(UserWarning, match="no model.spynet_path: SpyNet trains from scratch"):
+        build_model(_micro_cfg(tmp_path), logged.append)
+    assert logged[-1].startswith("warning: no model.spynet_path")
+    write_state_dict(tmp_path / "other.pth", {"conv.weight": np.zeros((2, 2), np.float32)})
+    with pytest.raises(ValueError, match=r"other\.pth: not a SpyNet state dict"):
+        build_model(_micro_cfg(tmp_path, spynet_path=str(tmp_path / "other.pth")), print)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from trainer_fixtures import ROOT, VENV_BIN, env, free_port, make_mini_reds, micro_recipe, run_cli
 
+from trainer import checkpoint
+
 pytestmark = pytest.mark.slow
 
 
@@ -62,6 +64,20 @@ def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path)
     assert sorted(part) == [1, 2, 3]
     assert sorted(p.name for p in (run_b / "checkpoints").iterdir()) == ["iter_00000002.ckpt", "iter_00000003.ckpt"]
 
+    # A checkpoint holds the weights, both Adam states, MindSpore's RNG state and the run's config.
+    saved = checkpoint.load(run_b / "checkpoints" / "iter_00000003.ckpt")
+    assert saved.iteration == 3 and saved.rng is not None and saved.rng.size > 0
+    assert saved.state["config"] == json.loads((run_b / "config.json").read_text())
+    assert saved.state["config"]["train"]["fix_iter"] == 10 and saved.state["seed"] == 0
+    assert {k.split("/")[0] for k in saved.optimizer} == {"opt_main", "opt_fixed"}
+    assert any(k.startswith("opt_main/moment1") for k in saved.optimizer)
+    # Resuming with another global batch would replay other samples: refused, naming the key.
+    refused = run_cli("train", "--config", str(recipe_b), "--resume", "auto", "--set", "train.iterations=4",
+                      "--set", "data.train.batch_size=2")
+    assert refused.returncode == 1
+    assert (f"vrt-trainer: error: {run_b / 'checkpoints' / 'iter_00000003.ckpt'}: saved with "
+            "data.train.batch_size=1, this run has 2") in refused.stderr
+
     # The trained checkpoint is a model file: eval runs validation on the held-out clip alone.
     ev = run_cli("eval", "--config", str(recipe), "--checkpoint", str(run_b / "checkpoints" / "iter_00000003.ckpt"),
                  check=True)
@@ -98,8 +114,36 @@ def test_msrun_two_workers_share_the_batch(one_clip, tmp_path):
     assert done[0].group(3) != done[1].group(3)  # each rank drew its own half of the global batch
     assert "batch 2 (1 per worker x 2)" in worker[0]
     assert "iter        2/2" in worker[0] and "iter" not in worker[1].split("finished")[0].split("rank 1/2")[0]
-    ckpts = sorted(p.name for p in (tmp_path / "exp" / "micro" / "checkpoints").iterdir())
+    run_dir = tmp_path / "exp" / "micro"
+    ckpts = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert ckpts == ["iter_00000001.ckpt", "iter_00000002.ckpt"]
+    # Rank 1 writes nothing: one history line per iteration, each log line once.
+    assert [h["iteration"] for h in _history(run_dir)] == [1, 2]
+    log_lines = [line.split(" ", 1)[1] for line in (run_dir / "train.log").read_text().splitlines()]
+    assert len(log_lines) == len(set(log_lines)) and sum("iter        2/2" in line for line in log_lines) == 1
+
+    # Two "machines" that do not share the output folder: rank 1 sees none of rank 0's checkpoints. Every
+    # rank must stop with a clear error instead of rank 0 resuming at 2 and rank 1 starting at 0.
+    # msrun starts a Python script per worker, so the "second machine" is a script that picks its folder.
+    wrapper = tmp_path / "two_machines.py"
+    wrapper.write_text(
+        "import os, sys\n"
+        "from trainer.cli import main\n"
+        f"out = {str(tmp_path / 'machine2')!r} if os.environ.get('DEVICE_ID') == '1' else {str(tmp_path / 'exp')!r}\n"
+        f"sys.exit(main(['train', '--config', {str(recipe)!r}, '--set', 'output=' + out, "
+        "'--set', 'train.iterations=3', '--resume', 'auto']))\n"
+    )
+    logs2 = tmp_path / "msrun_logs2"
+    cmd = [str(VENV_BIN / "msrun"), "--worker_num=2", "--local_worker_num=2", f"--master_port={free_port()}",
+           f"--log_dir={logs2}", "--join=True", str(wrapper)]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=580)
+    worker = "\n".join((logs2 / f"worker_{r}.log").read_text() for r in (0, 1))
+    assert proc.returncode != 0
+    lost = tmp_path / "machine2" / "micro" / "checkpoints" / "iter_00000002.ckpt"
+    assert (f"vrt-trainer: error: rank 1: {lost}: no such checkpoint (rank 0 resumes from iteration 2; "
+            "the output folder must be shared by all machines)") in worker, worker[-3000:]
+    assert "vrt-trainer: error: rank 0: another rank could not read the checkpoint" in worker
+    assert [h["iteration"] for h in _history(run_dir)] == [1, 2]  # nothing trained
 
 
 def test_graph_mode_training_compiles_both_phases(one_clip, tmp_path):
@@ -110,3 +154,45 @@ def test_graph_mode_training_compiles_both_phases(one_clip, tmp_path):
     assert [(h["iteration"], h["frozen"]) for h in history] == [(1, True), (2, False)]
     assert all(np.isfinite(h["loss"]) and h["loss"] > 0 for h in history)
     assert "graph=True" in proc.stdout + proc.stderr
+
+
+def test_amp_skips_overflowing_steps_and_keeps_model_files(one_clip, tmp_path):
+    # Real float16 on this CPU: MindSpore's "auto" mixed precision runs convolutions and matmuls in fp16.
+    import mindspore as ms
+
+    from trainer.config import load_config
+    from trainer.loop import TrainStep, to_tensor
+    from trainer.run import build_model
+    from trainer.validate import load_val_clips, validate
+    from vrt_engine import load_model
+
+    recipe = micro_recipe(tmp_path / "r.yaml", one_clip, tmp_path / "amp", fix_iter=0, amp="on",
+                          loss_scale=2.0**40)
+    cfg = load_config(recipe)
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    ms.set_device("CPU")
+    model = ms.amp.auto_mixed_precision(build_model(cfg, print), "auto")
+    names = [n for n, _ in model.parameters_and_names()]
+    step = TrainStep(model, cfg, amp=True)
+    from trainer.data.train_clips import TrainClips
+
+    lq, gt = (to_tensor(a[None]) for a in TrainClips(cfg.data.train, 4, 0, 1)[0])
+    before = {n: p.asnumpy().copy() for n, p in model.parameters_and_names()}
+    loss, updated = step(lq, gt, frozen=False)
+    assert not updated  # 2**40 overflows float16 gradients: the step is skipped ...
+    assert all(np.array_equal(p.asnumpy(), before[n]) for n, p in model.parameters_and_names())
+    assert step.loss_scale() == 2.0**39  # ... and the scale halves
+    assert int(step.opt_main.global_step.asnumpy()[0]) == 0
+    step.scaler.scale_value.set_data(ms.Tensor(1024.0, ms.float32))
+    loss, updated = step(lq, gt, frozen=False)
+    assert updated and np.isfinite(loss) and loss > 0
+    assert any(not np.array_equal(p.asnumpy(), before[n]) for n, p in model.parameters_and_names())
+    state = dict(step.optimizer_state())
+    assert float(state["amp/scale_value"].asnumpy()) == 1024.0
+    # An amp checkpoint keeps the model's own parameter names: vrt_engine loads it as a model file.
+    path = checkpoint.save(tmp_path / "ck", 2, model, cfg.model.arch, step.optimizer_state(), {"iteration": 2}, 1)
+    loaded = load_model(path)
+    assert [n for n, _ in loaded.parameters_and_names()] == names
+    assert checkpoint.load(path).optimizer["amp/scale_value"] == 1024.0
+    result = validate(model, cfg, load_val_clips(cfg))  # validation runs on the amp network
+    assert np.isfinite(result["psnr"]) and result["psnr"] > 5

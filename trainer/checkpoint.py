@@ -19,6 +19,10 @@ import numpy as np
 STATE_KEY = "trainer_state"
 RNG_KEY = "rng/mindspore"
 NAME_RE = re.compile(r"^iter_(\d{8})\.ckpt$")
+OPTIMIZER_PREFIXES = ("opt_main/", "opt_fixed/", "amp/")  # training state, not model weights
+# A resumed run replays the global sample stream from position iteration x batch: these decide it.
+MUST_MATCH = ("data.train.batch_size", "train.seed")
+NOT_COMPARED = ("name", "output")
 
 
 @dataclass
@@ -76,7 +80,7 @@ def load(path: str | Path) -> Resumed:
     state = json.loads(str(raw.pop(STATE_KEY)))
     arrays = {k: v.asnumpy() for k, v in raw.items() if hasattr(v, "asnumpy")}
     rng = arrays.pop(RNG_KEY, None)
-    optimizer = {k: v for k, v in arrays.items() if k.startswith(("opt_main/", "opt_fixed/"))}
+    optimizer = {k: v for k, v in arrays.items() if k.startswith(OPTIMIZER_PREFIXES)}
     model = {k: v for k, v in arrays.items() if k not in optimizer}
     return Resumed(int(state["iteration"]), state, model, optimizer, rng, path)
 
@@ -89,6 +93,27 @@ def find_resume(run_dir: Path, resume: str | None) -> Path | None:
         found = list_checkpoints(run_dir / "checkpoints")
         return found[-1] if found else None
     return Path(resume)
+
+
+def _flat(mapping: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in mapping.items():
+        full = f"{prefix}{key}"
+        out.update(_flat(value, f"{full}.") if isinstance(value, dict) and key != "arch" else {full: value})
+    return out
+
+
+def compare_configs(saved: dict, current: dict) -> tuple[list[tuple[str, Any, Any]], list[tuple[str, Any, Any]]]:
+    """(differences that forbid resuming, other differences) between a checkpoint's config and this run's.
+
+    Each difference is (key, saved value, current value). An empty saved config compares as equal.
+    """
+    if not saved:
+        return [], []
+    old, new = _flat(saved), _flat(current)
+    diff = [(k, old.get(k), new.get(k)) for k in sorted(set(old) & set(new))
+            if old[k] != new[k] and k not in NOT_COMPARED]
+    return [d for d in diff if d[0] in MUST_MATCH], [d for d in diff if d[0] not in MUST_MATCH]
 
 
 def restore_optimizer(optimizer_state: list[tuple[str, Any]], arrays: dict[str, np.ndarray], path: Path) -> None:

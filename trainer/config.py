@@ -77,6 +77,7 @@ class TrainCfg:
     fix_keys: list[str] = field(default_factory=list)
     graph: bool = True  # compile the training step (mindspore.jit)
     amp: str = "auto"  # auto (fp16 on GPU/Ascend, fp32 on CPU), on, off
+    loss_scale: float = 65536.0  # initial dynamic loss scale with amp (halved on overflow, as torch's GradScaler)
     device: str = "auto"
     seed: int = 0
 
@@ -189,6 +190,7 @@ def _check(cfg: Config) -> None:
     m, t, d = cfg.model, cfg.train, cfg.data.train
     if (m.preset is None) == (m.arch is None):
         raise ConfigError("model: give exactly one of model.preset and model.arch")
+    _check_ranges(cfg)
     if d.io_backend not in ("disk", "lmdb"):
         raise ConfigError(f"data.train.io_backend: expected disk or lmdb, got '{d.io_backend}'")
     positive = {"data.train.num_frame": d.num_frame, "data.train.gt_size": d.gt_size,
@@ -210,6 +212,32 @@ def _check(cfg: Config) -> None:
         raise ConfigError("train.betas: expected two numbers")
     if t.restart_weight < 1:
         raise ConfigError("train.restart_weight: must be at least 1")
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Numbers a type check lets through but training cannot use; the message names the key."""
+    t, d, v = cfg.train, cfg.data.train, cfg.val
+    rules = [
+        ("train.lr", t.lr, t.lr > 0, "must be above 0"),
+        ("train.eta_min", t.eta_min, t.eta_min >= 0, "must be 0 or more"),
+        ("train.weight_decay", t.weight_decay, t.weight_decay >= 0, "must be 0 or more"),
+        ("train.fix_lr_mul", t.fix_lr_mul, t.fix_lr_mul >= 0, "must be 0 or more"),
+        ("train.fix_iter", t.fix_iter, t.fix_iter >= 0, "must be 0 or more"),
+        ("train.charbonnier_eps", t.charbonnier_eps, t.charbonnier_eps > 0, "must be above 0"),
+        ("train.loss_scale", t.loss_scale, t.loss_scale >= 1, "must be at least 1"),
+        ("data.train.num_workers", d.num_workers, d.num_workers >= 0, "must be 0 or more"),
+        ("val.num_frame_testing", v.num_frame_testing, v.num_frame_testing >= 0, "must be 0 (whole clip) or more"),
+        ("val.num_frame_overlapping", v.num_frame_overlapping, v.num_frame_overlapping >= 0, "must be 0 or more"),
+        ("val.size_patch_testing", v.size_patch_testing, v.size_patch_testing >= 0, "must be 0 (no tiles) or more"),
+        ("val.tile_overlap", v.tile_overlap, v.tile_overlap >= 0, "must be 0 or more"),
+    ]
+    rules += [(f"train.betas[{i}]", b, 0 <= b < 1, "must be in [0, 1)") for i, b in enumerate(t.betas)]
+    if cfg.data.val.max_frames is not None:
+        rules.append(("data.val.max_frames", cfg.data.val.max_frames, cfg.data.val.max_frames >= 1,
+                      "must be at least 1 (or null for whole clips)"))
+    for key, value, ok, rule in rules:
+        if not ok:
+            raise ConfigError(f"{key}: {rule}, got {value}")
 
 
 def apply_override(raw: dict, assignment: str) -> None:

@@ -37,3 +37,19 @@ def init_world() -> World:
     init()
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
     return World(get_rank(), get_group_size())
+
+
+def sum_over_ranks(world: World, values: list[float]) -> list[float]:
+    """Element-wise sum of a short vector over all ranks (the vector itself in a single process).
+
+    Why: small decisions (the resume iteration, whether any rank failed) must agree on every rank,
+    or the ranks train from different states and hang at the next all-reduce.
+    """
+    if world.size == 1:
+        return list(values)
+    import mindspore as ms
+    import numpy as np
+    from mindspore import ops
+
+    out = ops.AllReduce()(ms.Tensor(np.asarray(values, np.float32)))  # float32: exact for iterations < 2**24
+    return [float(v) for v in out.asnumpy()]

@@ -49,9 +49,15 @@ def _adam(params: list, cfg: Config, prefix: str):
 
 
 class TrainStep:
-    """Loss and update for one batch; compiled with mindspore.jit when ``graph`` is set."""
+    """Loss and update for one batch; compiled with mindspore.jit when ``graph`` is set.
 
-    def __init__(self, model, cfg: Config, world_size: int = 1, loss_scale: float = 1.0):
+    With ``amp`` the loss is scaled by MindSpore's DynamicLossScaler: a step whose (all-reduced)
+    gradients overflow is skipped, so no rank moves, and the scale halves; it doubles after
+    ``scale_window`` clean steps. A fixed scale would either underflow small gradients or turn
+    one overflow into NaN weights.
+    """
+
+    def __init__(self, model, cfg: Config, world_size: int = 1, amp: bool = False, scale_window: int = 1000):
         import mindspore as ms
         from mindspore import nn
 
@@ -62,11 +68,24 @@ class TrainStep:
         self.opt_main = _adam(self.main_params, cfg, "")
         self.opt_fixed = _adam(self.fixed_params, cfg, "fixed_") if self.fixed_params else None
         eps = cfg.train.charbonnier_eps
-        self.loss_scale = loss_scale
+        self.scaler = ms.amp.DynamicLossScaler(cfg.train.loss_scale, 2, scale_window) if amp else None
+        if amp:  # unique names: the compiled step holds these next to the optimisers' parameters
+            self.scaler.scale_value.name, self.scaler.counter.name = "amp_loss_scale", "amp_good_steps"
+        scaler = self.scaler
+
+        def scale(x):
+            return scaler.scale(x) if amp else x
+
+        def unscale(x):
+            return scaler.unscale(x) if amp else x
+
+        def adjust(finite):
+            if amp:
+                scaler.adjust(finite)
 
         def loss_fn(lq, gt):
             out = model(lq)
-            return charbonnier(out.astype(ms.float32), gt, eps) * loss_scale
+            return scale(charbonnier(out.astype(ms.float32), gt, eps))
 
         grad_main = ms.value_and_grad(loss_fn, None, self.opt_main.parameters)
         everything = self.opt_main.parameters + (self.opt_fixed.parameters if self.opt_fixed else ())
@@ -76,28 +95,31 @@ class TrainStep:
         if world_size > 1:
             reduce_main = nn.DistributedGradReducer(self.opt_main.parameters, mean=True)
             reduce_all = nn.DistributedGradReducer(everything, mean=True)
-        inv = 1.0 / loss_scale
         opt_main, opt_fixed = self.opt_main, self.opt_fixed
-
-        def unscale(grads):
-            return tuple(g * inv for g in grads) if loss_scale != 1.0 else grads
+        all_finite = ms.amp.all_finite
 
         def step_frozen(lq, gt):
             loss, grads = grad_main(lq, gt)
             if reduce_main is not None:
-                grads = reduce_main(grads)
-            opt_main(unscale(grads))
-            return loss * inv
+                grads = reduce_main(grads)  # reduced first: every rank sees the same overflow verdict
+            finite = all_finite(grads)
+            if finite:
+                opt_main(unscale(grads))
+            adjust(finite)
+            return unscale(loss), finite
 
         def step_all(lq, gt):
             loss, grads = grad_all(lq, gt)
             if reduce_all is not None:
                 grads = reduce_all(grads)
-            grads = unscale(grads)
-            opt_main(grads[:n_main])
-            if opt_fixed is not None:
-                opt_fixed(grads[n_main:])
-            return loss * inv
+            finite = all_finite(grads)
+            if finite:
+                grads = unscale(grads)
+                opt_main(grads[:n_main])
+                if opt_fixed is not None:
+                    opt_fixed(grads[n_main:])
+            adjust(finite)
+            return unscale(loss), finite
 
         jit = ms.jit if cfg.train.graph else (lambda f: f)
         self._frozen = jit(step_frozen)
@@ -110,9 +132,14 @@ class TrainStep:
         if self.opt_fixed is not None:
             self.opt_fixed.learning_rate.set_data(ms.Tensor(fixed_lr, ms.float32))
 
-    def __call__(self, lq, gt, frozen: bool) -> float:
+    def __call__(self, lq, gt, frozen: bool) -> tuple[float, bool]:
+        """(loss, updated): ``updated`` is False when the gradients overflowed and the step was skipped."""
         fn = self._frozen if (frozen and self.opt_fixed is not None) else self._all
-        return float(fn(lq, gt).asnumpy())
+        loss, finite = fn(lq, gt)
+        return float(loss.asnumpy()), bool(finite.asnumpy())
+
+    def loss_scale(self) -> float:
+        return float(self.scaler.scale_value.asnumpy()) if self.scaler is not None else 1.0
 
     def optimizer_state(self) -> list[tuple[str, Any]]:
         """(name, Parameter) of every optimiser state tensor, for checkpoints."""
@@ -122,6 +149,8 @@ class TrainStep:
                 continue
             for p in (opt.global_step, opt.beta1_power, opt.beta2_power, *opt.moment1, *opt.moment2):
                 out.append((f"{tag}/{p.name}", p))
+        if self.scaler is not None:  # the dynamic loss scale is training state too
+            out += [("amp/scale_value", self.scaler.scale_value), ("amp/counter", self.scaler.counter)]
         return out
 
 

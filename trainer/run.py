@@ -68,6 +68,19 @@ def _use_amp(cfg: Config) -> bool:
     return cfg.train.amp == "on"
 
 
+def worker_device(name: str, auto_kind: str, local_id: str | None) -> str:
+    """The device name one process uses: 'auto' resolved to a kind first, then msrun's local card appended.
+
+    Why: msrun starts one process per card and says which in DEVICE_ID; a bare kind ('auto', 'gpu')
+    would put every worker on card 0. An explicit index ('gpu:3') is kept as given.
+    """
+    text = name.strip().lower()
+    kind = auto_kind if text == "auto" else text
+    if local_id is not None and kind in ("gpu", "ascend"):
+        return f"{kind}:{local_id}"
+    return kind
+
+
 def _set_device(cfg: Config) -> None:
     import mindspore as ms
 
@@ -75,11 +88,44 @@ def _set_device(cfg: Config) -> None:
 
     mode = ms.GRAPH_MODE if cfg.train.graph else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)
-    name = cfg.train.device
-    local = os.environ.get("DEVICE_ID")  # msrun gives each worker its local card
-    if launched_by_msrun() and local is not None and name in ("gpu", "ascend"):
-        name = f"{name}:{local}"
-    activate(parse_device(name))
+    local = os.environ.get("DEVICE_ID") if launched_by_msrun() else None  # msrun gives each worker its card
+    auto_kind = parse_device("auto").kind if cfg.train.device.strip().lower() == "auto" else ""
+    activate(parse_device(worker_device(cfg.train.device, auto_kind, local)))
+
+
+def _resume(cfg: Config, world: World, resume: str | None):
+    """The checkpoint every rank resumes from (None: a fresh start); the same iteration on all ranks.
+
+    Rank 0 decides (it alone writes checkpoints) and tells the others the iteration; every rank then
+    reads that checkpoint itself, so on several machines the output folder must be shared. A rank that
+    cannot read it fails, and so do the others, instead of training from different iterations.
+    """
+    from .distributed import sum_over_ranks
+
+    folder = cfg.run_dir / "checkpoints"
+    saved, error, chosen = None, "", 0
+    if world.is_main:
+        try:
+            path = checkpoint.find_resume(cfg.run_dir, resume)
+            saved = checkpoint.load(path) if path is not None else None
+            chosen = saved.iteration if saved is not None else 0
+        except ValueError as exc:
+            error = str(exc)
+    chosen = int(sum_over_ranks(world, [chosen])[0])
+    if not world.is_main and chosen:
+        path = checkpoint.checkpoint_path(folder, chosen) if resume == "auto" else Path(str(resume))
+        try:
+            saved = checkpoint.load(path)
+            if saved.iteration != chosen:
+                error = f"{path}: holds iteration {saved.iteration}, rank 0 resumes from {chosen}"
+        except ValueError as exc:
+            error = f"{exc} (rank 0 resumes from iteration {chosen}; the output folder must be shared by all machines)"
+    failed = int(sum_over_ranks(world, [1 if error else 0])[0])
+    if error:
+        raise ValueError(f"rank {world.rank}: {error}" if world.size > 1 else error)
+    if failed:
+        raise ValueError(f"rank {world.rank}: another rank could not read the checkpoint to resume from (see its log)")
+    return saved
 
 
 class Logger:
@@ -109,6 +155,9 @@ def train(cfg: Config, resume: str | None = None) -> dict:
 
     _set_device(cfg)  # the device first: MindSpore binds the communication group to it
     world = init_world()
+    if cfg.data.train.batch_size % world.size:
+        raise ValueError(f"data.train.batch_size: {cfg.data.train.batch_size} does not split across "
+                         f"{world.size} workers (use a multiple of {world.size})")
     run_dir = cfg.run_dir
     log = Logger(world, run_dir / "train.log")
     ms.set_seed(cfg.train.seed)
@@ -118,14 +167,24 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     arch = _arch(cfg)
     amp = _use_amp(cfg)
     if amp:
-        model = ms.amp.auto_mixed_precision(model, "O1")
+        # "auto": fp16 per primitive (convolutions, matmuls), in place, parameter names unchanged, so
+        # checkpoints stay model files. "O1" rewrites the model's source and fails on VRT (MindSpore 2.10).
+        model = ms.amp.auto_mixed_precision(model, "auto")
     model.set_train(True)
-    step = TrainStep(model, cfg, world.size, loss_scale=1024.0 if amp else 1.0)
+    step = TrainStep(model, cfg, world.size, amp=amp)
 
     start = 0
-    resume_path = checkpoint.find_resume(run_dir, resume)
-    if resume_path is not None:
-        saved = checkpoint.load(resume_path)
+    saved = _resume(cfg, world, resume)
+    if saved is not None:
+        resume_path = saved.path
+        refused, changed = checkpoint.compare_configs(saved.state.get("config", {}), to_dict(cfg))
+        if refused:
+            key, old, new = refused[0]
+            raise ValueError(f"{resume_path}: saved with {key}={old}, this run has {new}; resuming needs the same "
+                             f"value (the data order depends on it): --set {key}={old}, or start a new run from it "
+                             "with model.pretrained")
+        if changed:
+            log(f"warning: resuming with changed settings: {', '.join(f'{k} {o} -> {n}' for k, o, n in changed)}")
         from vrt_engine.weights import load_arrays, parameter_shapes
 
         shapes = parameter_shapes(model)
@@ -166,17 +225,21 @@ def train(cfg: Config, resume: str | None = None) -> dict:
         lrs = schedule.group_lrs(iteration, cfg.train)
         frozen = schedule.is_frozen(iteration, cfg.train)
         step.set_lrs(*lrs)
-        loss = step(to_tensor(batch[0]), to_tensor(batch[1]), frozen)
+        loss, updated = step(to_tensor(batch[0]), to_tensor(batch[1]), frozen)
         per_iter, eta = meter.tick(iteration)
         last = {"iteration": iteration, "loss": loss, "lr": lrs[0], "lr_fixed": lrs[1], "frozen": frozen,
                 "time": time.time()}
+        if amp:
+            last.update(loss_scale=step.loss_scale(), skipped=not updated)
         if world.is_main:
             with history.open("a") as f:
                 f.write(json.dumps(last) + "\n")
-        if not np.isfinite(loss):
+        if not np.isfinite(loss) and (updated or not amp):  # with amp an overflow only lowers the scale
             raise ValueError(f"iteration {iteration}: loss is {loss} (lower train.lr or check the data)")
         if iteration % cfg.log.every == 0 or iteration == start + 1 or iteration == total:
-            log(log_line(iteration, total, loss, lrs, per_iter, eta, frozen))
+            log(log_line(iteration, total, loss, lrs, per_iter, eta, frozen)
+                + (f" loss scale {last['loss_scale']:g}{' (overflow: step skipped)' if not updated else ''}"
+                   if amp else ""))
         if world.is_main and (iteration % cfg.checkpoint.every == 0 or iteration == total):
             state = {"iteration": iteration, "config": to_dict(cfg), "seed": cfg.train.seed,
                      "sample_position": iteration * cfg.data.train.batch_size}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +41,43 @@ def encode_file(args: tuple[str, int]) -> tuple[bytes, tuple[int, int, int]]:
     if not ok:
         raise ValueError(f"{path}: cannot encode as PNG")
     return buf.tobytes(), (h, w, c)
+
+
+def _ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group; the parent alone handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(dst: Path) -> list[Path]:
+    """Delete ``.NAME.lmdb.partial-PID`` folders left by killed runs (PID gone); returns what was removed."""
+    removed = []
+    for tmp in dst.parent.glob(f".{dst.name}.partial-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if tmp.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def estimate_map_size(first_shape: tuple[int, int, int], count: int) -> int:
+    """LMDB map size from raw frame bytes (h*w*c per frame, as BasicSR sizes it) with headroom.
+
+    Why raw bytes: a PNG is never much larger than the raw pixels, while the first frame's PNG size can
+    badly underestimate a tree whose later frames compress worse. The map is virtual (unused space costs
+    no disk); the writer still doubles it when the values pass half of it.
+    """
+    h, w, c = first_shape
+    return max(int(h * w * c * count * 2.5) + (64 << 20), 1 << 24)
 
 
 def _progress(done: int, total: int, stream=sys.stderr) -> None:
@@ -73,31 +111,41 @@ def write_lmdb(
     keys = png_keys(src)
     if not keys:
         raise ValueError(f"{src}: no PNG files found")
-    first, _ = encode_file((str(src / f"{keys[0]}.png"), compress_level))
-    map_size = max(len(first) * len(keys) * 10, 1 << 24)  # BasicSR's estimate: 10x the first frame
+    first_shape = encode_file((str(src / f"{keys[0]}.png"), compress_level))[1]
+    map_size = estimate_map_size(first_shape, len(keys))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(dst)
     tmp = dst.with_name(f".{dst.name}.partial-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp.mkdir()
+    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, initializer=_ignore_sigint)
     try:
         env = lmdb.open(str(tmp), map_size=map_size)
         lines = []
         jobs = [(str(src / f"{k}.png"), compress_level) for k in keys]
         txn = env.begin(write=True)
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            for i, (key, (data, (h, w, c))) in enumerate(zip(keys, pool.map(encode_file, jobs, chunksize=8))):
-                txn.put(key.encode("ascii"), data)
-                lines.append(f"{key}.png ({h},{w},{c}) {compress_level}\n")
-                if (i + 1) % COMMIT_EVERY == 0:
-                    txn.commit()
-                    txn = env.begin(write=True)
-                if progress:
-                    _progress(i + 1, len(keys))
+        written = 0
+        for i, (key, (data, (h, w, c))) in enumerate(zip(keys, pool.map(encode_file, jobs, chunksize=8))):
+            if written + len(data) > map_size // 2:  # keep room for B-tree pages: commit, then grow the map
+                txn.commit()
+                while written + len(data) > map_size // 2:
+                    map_size *= 2
+                env.set_mapsize(map_size)
+                txn = env.begin(write=True)
+            txn.put(key.encode("ascii"), data)
+            written += len(data) + 4096  # a value takes whole 4 KiB pages
+            lines.append(f"{key}.png ({h},{w},{c}) {compress_level}\n")
+            if (i + 1) % COMMIT_EVERY == 0:
+                txn.commit()
+                txn = env.begin(write=True)
+            if progress:
+                _progress(i + 1, len(keys))
         txn.commit()
         env.close()
         (tmp / META).write_text("".join(lines))
         os.replace(tmp, dst)
     finally:
+        # Ctrl-C or an error: drop queued frames instead of encoding them all before stopping.
+        pool.shutdown(wait=False, cancel_futures=True)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return len(keys)

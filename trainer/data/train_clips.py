@@ -94,7 +94,8 @@ class TrainClips:
         order = np.random.default_rng([self.seed, 1, epoch]).permutation(len(self.keys))
         return self.keys[order[offset]]
 
-    def sample(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, position: int) -> tuple[SampleKey, list[int], np.random.Generator]:
+        """The clip, frame numbers and (advanced) random generator of one sample, as KAIR picks them."""
         cfg = self.cfg
         key = self.key_at(position)
         rng = np.random.default_rng([self.seed, 2, position])
@@ -107,6 +108,11 @@ class TrainClips:
         indices = list(range(start, start + span, interval))
         if cfg.random_reverse and rng.random() < 0.5:
             indices.reverse()
+        return key, indices, rng
+
+    def sample(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.cfg
+        key, indices, rng = self.window(position)
         lq = np.stack([self.lq.frame(key.clip, i) for i in indices])
         gt = np.stack([self.gt.frame(key.clip, i) for i in indices])
         s, lq_size = self.scale, cfg.gt_size // self.scale
