@@ -255,6 +255,7 @@ class EngineWorker(QObject):
         recognised from the tensor shapes; when no preset fits, ``modelNeedsArch`` asks for a YAML file.
         """
         from vrt_engine.cli import load_arch_file
+        from vrt_engine.model import preset_of
         from vrt_engine.models_dir import user_models_dir
         from vrt_engine.weights import WeightsError, convert_pth, read_pth
 
@@ -289,13 +290,6 @@ class EngineWorker(QObject):
         if preset:
             self.load_capabilities()  # the preset has weights now: the form must offer it before it is chosen
         self.modelImported.emit(source, str(dst), preset or "")
-
-
-def preset_of(arch: dict[str, Any]) -> str | None:
-    """The preset whose architecture this is exactly, if any."""
-    from vrt_engine.model import PRESETS, config_from, config_to_dict
-
-    return next((name for name in PRESETS if config_to_dict(config_from(name)) == arch), None)
 
 
 def installed_stem(stem: str) -> str:

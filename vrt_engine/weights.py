@@ -163,11 +163,11 @@ def export_checkpoint(
     weights came from (kept in the file as text, e.g. the recipe and iteration). With `expect_preset`,
     a checkpoint of another architecture is refused before anything is written.
     """
-    from .model import config_from, config_to_dict
+    from .model import config_to_dict, preset_of
 
     model = load_checkpoint_model(src)
     arch = config_to_dict(model.cfg)
-    if expect_preset is not None and config_to_dict(config_from(expect_preset)) != arch:
+    if expect_preset is not None and preset_of(arch) != expect_preset:
         raise WeightsError(f"{src}: its architecture is not the preset '{expect_preset}'")
     save_checkpoint(model, dst, arch, extra={PROVENANCE_KEY: note} if note else None)
     return arch

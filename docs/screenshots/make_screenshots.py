@@ -4,18 +4,19 @@ Run under a real X server, e.g.::
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py
 
-It builds a few synthetic clips, fills the queue (one job failed, one done, one paused mid-run,
-two waiting), picks a frame for the preview, grabs the widgets, then cancels the paused job cleanly.
-Everything happens in a temporary folder with its own preferences file.
+It queues the Quickstart sample clip (assets/sample/sample.mp4) and a few synthetic clips, runs the
+queue until two are done and one is paused mid-run, previews a frame of the sample with the built-in
+tiny model (bicubic | VRT), grabs the widgets, then cancels the paused job cleanly. Everything happens
+in a temporary folder with its own preferences file.
 
-The queue runs with the bicubic model (seconds). The compare view uses the built-in tiny model when
-its weights are installed, else a small untrained VRT made here (its output is the input plus the
-untrained network's residual: it shows the view, not the quality).
+The synthetic clips run with the bicubic model (seconds). Without the built-in model's weights the
+compare view falls back to a small untrained VRT made here (it then shows the view, not the quality).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -121,7 +122,10 @@ def main() -> int:
         out = tmp_path / "upscaled"
         clips.mkdir()
         out.mkdir()
+        sample = clips / "harbour_pan.mp4"
+        shutil.copyfile(ROOT / "assets" / "sample" / "sample.mp4", sample)
         inputs = [
+            sample,
             make_test_clip(clips / "family_holiday_1998.mp4", 96, 72, 30, audio=True),
             make_test_clip(clips / "beach_sunset.mp4", 160, 90, 24, audio=True),
             make_test_clip(clips / "city_walk.mkv", 320, 180, 240, audio=True),
@@ -139,15 +143,15 @@ def main() -> int:
         wait_for(lambda: w.engine_label.text() != "Engine: starting…")
         c = w.controller
         items = c.model.items()
-        # compare: a chosen frame of a waiting job, previewed with a real model, split line in the middle
-        drone = items[4]
-        c.set_item_prefs([drone.id], JobPrefs(model=model, chunk=4, output_folder=str(out)))
-        w.table.select_ids([drone.id])
+        # compare: a chosen frame of the sample (waiting), previewed with the model, split line in the middle
+        harbour = items[0]
+        c.set_item_prefs([harbour.id], JobPrefs(model=model, chunk=6, output_folder=str(out)))
+        w.table.select_ids([harbour.id])
         w.preview.set_mode("split")
-        w.preview.slider.setValue(60)
-        wait_for(lambda: w._shown is not None and w._shown[:2] == (drone.id, 60) and w._shown[2], window=w)
+        w.preview.slider.setValue(40)
+        wait_for(lambda: w._shown is not None and w._shown[:2] == (harbour.id, 40) and w._shown[2], window=w)
         view = w.preview.view
-        view.set_zoom(1.5)
+        view.set_zoom(2.0)
         view.set_split(0.5)
         preview_box = w.preview.parentWidget()
         grab(preview_box, "compare.png")
@@ -155,17 +159,20 @@ def main() -> int:
         view.fit()
         grab(preview_box, "compare_side_by_side.png")
         w.preview.set_mode("split")
+        view.fit()
 
-        # the first one asks for the built-in model: without its weights it fails with the engine's reason
-        c.set_item_prefs([items[0].id], JobPrefs(model="tiny", output_folder=str(out)))
+        # the queue: the synthetic clips with bicubic (seconds) until the 320x180 one is half done, paused;
+        # the sample waits with its model settings, its preview on screen
+        while c.move([harbour.id], 1):  # to the end of the queue
+            pass
+        city = next(i for i in items if i.path.name == "city_walk.mkv")
         c.start()
-        wait_for(lambda: items[2].status in (Status.RUNNING, Status.PAUSED) and items[2].fraction > 0.4)
+        wait_for(lambda: city.status in (Status.RUNNING, Status.PAUSED) and city.fraction > 0.4)
         c.pause()
-        wait_for(lambda: items[2].status == Status.PAUSED)
-        if w.error_box is not None:
-            w.error_box.close()
+        wait_for(lambda: city.status == Status.PAUSED)
         pump(1.0)
-        w.table.clearSelection()
+        w.table.select_ids([harbour.id])
+        wait_for(lambda: w._shown is not None and w._shown[0] == harbour.id and w._shown[2], window=w)
         w.preview.view.fit()
         w.preview.view.set_zoom(w.preview.view.zoom())  # settle the zoom label
         grab(w, "main_window.png")
@@ -179,8 +186,8 @@ def main() -> int:
         if not args.no_dark:
             app.setPalette(dark_palette())
             pump(0.5)
-            w.table.select_ids([items[3].id])
-            wait_for(lambda: w._shown is not None and w._shown[0] == items[3].id and w._shown[2], window=w)
+            w.table.select_ids([harbour.id])
+            wait_for(lambda: w._shown is not None and w._shown[0] == harbour.id and w._shown[2], window=w)
             grab(w, "main_window_dark.png")
             app.setPalette(app.style().standardPalette())
 

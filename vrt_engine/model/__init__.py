@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .presets import PRESETS, config_from, config_to_dict
+from .presets import PRESETS, config_from, config_to_dict, preset_of
 from .vrt import VRT, VRTConfig
 
 
@@ -17,4 +17,4 @@ def build_model(preset_or_mapping: str | Mapping[str, Any] | VRTConfig) -> VRT:
     return model
 
 
-__all__ = ["PRESETS", "VRT", "VRTConfig", "build_model", "config_from", "config_to_dict"]
+__all__ = ["PRESETS", "VRT", "VRTConfig", "build_model", "config_from", "config_to_dict", "preset_of"]

@@ -80,3 +80,8 @@ def config_from(preset_or_mapping: str | Mapping[str, Any]) -> VRTConfig:
 def config_to_dict(cfg: VRTConfig) -> dict[str, Any]:
     """Plain (JSON/YAML-safe) form of a config, stored inside our checkpoints."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items() if k != "extra"}
+
+
+def preset_of(arch: Mapping[str, Any]) -> str | None:
+    """The preset whose architecture this plain mapping is exactly (e.g. read from a checkpoint), if any."""
+    return next((name for name in PRESETS if config_to_dict(config_from(name)) == dict(arch)), None)
