@@ -215,12 +215,13 @@ class NearestRunner(Runner):
 def test_resume_with_automatic_sizes_survives_a_different_memory_budget(micro_ckpt, tmp_path):
     """Automatic chunk and tile follow the free memory, which differs after a crash: the resume must
     reuse the sizes the work folder recorded instead of silently starting over."""
-    clip = video.make_test_clip(tmp_path / "c.mp4", 64, 48, 8, audio=False)
+    clip = video.make_test_clip(tmp_path / "c.mp4", 64, 48, 16, audio=False)
     base = dict(model=str(micro_ckpt), device="cpu", graph=False, segment_frames=2, codec="ffv1")
     roomy, tight = 600_000_000 + 1_000_000_000, 600_000_000 + 100_000_000
     runner = JobRunner(NearestRunner)
-    assert runner.runner_for(JobSettings(**base, memory_budget=roomy)).plan_sizes(48, 64, 8) == (6, 0)
-    assert runner.runner_for(JobSettings(**base, memory_budget=tight)).plan_sizes(48, 64, 8)[0] != 6
+    roomy_plan = runner.runner_for(JobSettings(**base, memory_budget=roomy)).plan_sizes(48, 64, 16)
+    assert roomy_plan[1] == 0 and 2 < roomy_plan[0] < 16  # several whole-frame chunks
+    assert runner.runner_for(JobSettings(**base, memory_budget=tight)).plan_sizes(48, 64, 16) != roomy_plan
 
     out = tmp_path / "out.mkv"
     token = CancelToken()
@@ -244,8 +245,9 @@ def test_resume_with_automatic_sizes_survives_a_different_memory_budget(micro_ck
     texts = _texts(events)
     assert any(t.startswith("resuming:") for t in texts), texts
     assert not any("discarded" in t for t in texts), texts
-    assert any("chunk 6 frames" in t for t in texts), texts  # the recorded chunk, not the new automatic one
-    assert video.probe(out).frame_count == 8
+    recorded = f"chunk {roomy_plan[0]} frames"
+    assert any(recorded in t for t in texts), texts  # the recorded chunk, not the new automatic one
+    assert video.probe(out).frame_count == 16
 
 
 def test_changed_settings_discard_work_with_a_log_line(small_clip, tmp_path):

@@ -19,6 +19,7 @@ from vrt_engine.tiling import (
     flip_pad,
     frames_needed,
     pad_to_multiple,
+    plan_work,
     smaller_tile,
     tile_starts,
     upscale_chunk,
@@ -330,21 +331,59 @@ def test_auto_tile_whole_frame_when_it_fits():
     assert auto_tile(180, 320, 12, bytes_budget=10**12, bytes_per_pixel_frame=10) == (12, 0)
 
 
-def test_auto_tile_largest_window_multiple_within_budget():
-    budget = 40 * 128 * 128 * 100
-    chunk, tile = auto_tile(1080, 1920, 500, budget, 100, (6, 8, 8))
-    assert (chunk, tile) == (40, 128)
-    chunk, tile = auto_tile(1080, 1920, 500, budget - 1, 100, (6, 8, 8))
-    assert (chunk, tile) == (40, 120)
+def _fits(height, width, chunk, tile, budget, bpp, window):
+    wh, ww = window[1], window[2]
+    th = -(-height // wh) * wh if tile == 0 else min(-(-min(tile, height) // wh) * wh, -(-height // wh) * wh)
+    tw = -(-width // ww) * ww if tile == 0 else min(-(-min(tile, width) // ww) * ww, -(-width // ww) * ww)
+    return bpp * chunk * th * tw <= budget
+
+
+@pytest.mark.parametrize(
+    "height, width, frames, budget, window",
+    [(1080, 1920, 500, 40 * 128 * 128 * 100, (6, 8, 8)), (360, 640, 600, 20 * 80 * 80 * 100, (2, 8, 8)),
+     (720, 1280, 30, 12 * 200 * 200 * 100, (6, 8, 8)), (97, 131, 9, 6 * 64 * 64 * 100, (2, 8, 8))],
+)
+def test_auto_tile_fits_the_budget_with_the_least_work(height, width, frames, budget, window):
+    chunk, tile = auto_tile(height, width, frames, budget, 100, window, max_chunk=16)
+    assert _fits(height, width, chunk, tile, budget, 100, window)
+    assert tile % 8 == 0 and (tile == 0 or tile >= 64)
+    best = plan_work(height, width, frames, chunk, tile, window)
+    # brute force over every feasible plan: none is cheaper by more than the 2% tie margin
+    for c in range(window[0], min(frames, 16) + 1):
+        if c <= 2 and c != frames:
+            continue
+        for t in [0, *range(64, max(height, width) + 8, 8)]:
+            if _fits(height, width, c, t, budget, 100, window):
+                assert plan_work(height, width, frames, c, t, window) >= best / 1.02, (c, t)
+
+
+def test_auto_tile_prefers_longer_chunks_over_recomputing_frames():
+    """The old rule (longest chunk, then halve it until a 64 tile fits) gave 640x360 tiny chunk 3, tile 80
+    at this budget: every frame computed three times."""
+    budget = 3 * 80 * 80 * 100
+    chunk, tile = auto_tile(360, 640, 600, budget, 100, (2, 8, 8), max_chunk=12)
+    assert chunk > 3
+    assert plan_work(360, 640, 600, chunk, tile, (2, 8, 8)) * 1.25 < plan_work(360, 640, 600, 3, 80, (2, 8, 8))
+
+
+def test_plan_work_counts_overlaps():
+    assert plan_work(64, 64, 10, 10, 0, 8) == 1.0  # one chunk, whole frame: no waste
+    assert plan_work(64, 64, 100, 10, 0, 8, chunk_overlap=2) == pytest.approx(10 / 8)
+    # 100 columns in tiles of 64 with overlap 20: starts 0 and 36, so 128 columns computed
+    assert plan_work(64, 100, 5, 5, 64, 8, tile_overlap=20) == pytest.approx(128 / 100)
+
+
+def test_auto_tile_fixed_chunk_chooses_only_the_tile():
+    budget = 40 * 64 * 512 * 100
     # rectangular patches count: a 64-row frame lets the tile grow wider than sqrt(budget)
-    assert auto_tile(64, 4000, 100, 40 * 64 * 512 * 100, 100, 8) == (40, 512)
+    chunk, tile = auto_tile(64, 4000, 100, budget, 100, 8, fixed_chunk=40)
+    assert chunk == 40 and 181 < tile <= 512 and _fits(64, 4000, chunk, tile, budget, 100, (8, 8, 8))
+    assert auto_tile(180, 320, 100, 10**12, 100, 8, fixed_chunk=0) == (100, 0)
 
 
-def test_auto_tile_shrinks_chunk_before_tiny_tiles():
-    chunk, tile = auto_tile(1080, 1920, 500, 20 * 64 * 64 * 100, 100, (6, 8, 8), min_tile=64)
-    assert (chunk, tile) == (20, 64)
+def test_auto_tile_best_effort_when_nothing_fits():
     chunk, tile = auto_tile(1080, 1920, 500, 1000, 100, (6, 8, 8), min_tile=64)
-    assert (chunk, tile) == (6, 64)  # best effort when nothing fits
+    assert (chunk, tile) == (6, 64)
 
 
 def test_smaller_tile_steps_down_to_window():

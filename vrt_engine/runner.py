@@ -133,7 +133,7 @@ class Runner:
         per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if self.settings.graph else EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
         self.bytes_per_pixel_frame = per_width * max(cfg.embed_dims)
         self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
-        self.max_chunk = max(2 * cfg.window_size[0], 6)
+        self.max_chunk = max(2 * cfg.window_size[0], 12)
         self._half = dev.half_precision
         if self._half:
             net.to_float(ms.float16)
@@ -151,8 +151,20 @@ class Runner:
         if self.is_bicubic:
             return (s.chunk or 8), 0
         budget = (s.memory_budget or available_memory_bytes() // 2) - self.fixed_bytes
+        fixed = None if s.chunk is None else (min(s.chunk, num_frames) if s.chunk else 0)
+        if fixed and fixed <= s.chunk_overlap:
+            fixed = min(num_frames, s.chunk_overlap + 1)
         auto_chunk, auto_tile = tiling.auto_tile(
-            height, width, num_frames, max(budget, 1), self.bytes_per_pixel_frame, self.window, max_chunk=self.max_chunk
+            height,
+            width,
+            num_frames,
+            max(budget, 1),
+            self.bytes_per_pixel_frame,
+            self.window,
+            max_chunk=self.max_chunk,
+            chunk_overlap=s.chunk_overlap,
+            tile_overlap=s.tile_overlap,
+            fixed_chunk=fixed,
         )
         chunk = s.chunk if s.chunk is not None else auto_chunk
         tile = s.tile if s.tile is not None else auto_tile

@@ -365,20 +365,27 @@ def auto_tile(
     *,
     max_chunk: int = 40,
     min_tile: int = 64,
+    chunk_overlap: int = 2,
+    tile_overlap: int = 20,
+    fixed_chunk: int | None = None,
 ) -> tuple[int, int]:
-    """Pick ``(chunk, tile)`` so one model call fits ``bytes_budget`` of device memory.
+    """Pick ``(chunk, tile)`` that fits ``bytes_budget`` and wastes the least compute on overlaps.
 
-    Cost model: the peak device memory of one call is taken as linear in the input pixels the
-    model sees, ``bytes_per_pixel_frame * chunk * th * tw``, where ``th, tw`` are the patch sizes
-    rounded up to the window (VRT's attention is windowed, so its activations grow linearly
-    with pixels and frames). ``bytes_per_pixel_frame`` is measured per model and precision
-    (weights, workspace and host-side blend buffers are not in it; leave headroom in the budget).
+    Memory model: the peak device memory of one call is linear in the input pixels the model sees,
+    ``bytes_per_pixel_frame * chunk * th * tw``, where ``th, tw`` are the patch sizes rounded up to
+    the window (VRT's attention is windowed, so activations grow linearly with pixels and frames).
+    ``bytes_per_pixel_frame`` is measured per model and precision (weights, workspace and host-side
+    blend buffers are not in it; leave headroom in the budget).
 
-    Temporal context is kept first: ``chunk = min(num_frames, max_chunk)``; the tile is then the
-    largest window multiple that fits (``0``, the whole frame, when that fits). When no tile of at
-    least ``min_tile`` fits, the chunk is halved, down to one temporal window. If nothing fits even
-    then, the smallest setting is returned (best effort; the out-of-memory retry of the runner with
-    :func:`smaller_tile` takes over). The chunk must exceed the chunk overlap the caller uses.
+    Why not simply the longest chunk: overlapping chunks and tiles are computed twice. A chunk of 3
+    frames with an overlap of 2 runs every frame three times, so a longer chunk with smaller tiles is
+    often much cheaper. Every chunk length from one temporal window up to ``max_chunk`` is tried with
+    every tile that fits (``0``, the whole frame, when it fits); the plan with the least work
+    (model pixel-frames per video pixel-frame, :func:`plan_work`) wins, and among plans within 2% of
+    it the longest chunk (more temporal context), then the largest tile. When no plan has a tile of
+    at least ``min_tile``, the shortest chunk with ``min_tile`` is returned (best effort; the
+    out-of-memory retry of the runner with :func:`smaller_tile` takes over). ``fixed_chunk`` (the
+    user's chunk length; 0 is the whole clip) leaves only the tile to choose.
     """
     if min(height, width, num_frames) < 1 or bytes_budget <= 0 or bytes_per_pixel_frame <= 0:
         raise ValueError("sizes, budget and bytes_per_pixel_frame must be positive")
@@ -386,25 +393,63 @@ def auto_tile(
     step = math.lcm(wh, ww)
     hp, wp = _round_up(height, wh), _round_up(width, ww)
     min_tile = max(step, _round_up(min_tile, step))
-    min_chunk = min(num_frames, wd)
-    chunk = max(min_chunk, min(num_frames, max_chunk))
+    longest = min(num_frames, max(max_chunk, wd))
+    chunks = [c for c in range(min(num_frames, wd), longest + 1) if c > chunk_overlap or c == num_frames]
+    if fixed_chunk is not None:
+        chunks = [min(fixed_chunk, num_frames) if fixed_chunk else num_frames]
+    elif not chunks:
+        chunks = [min(num_frames, chunk_overlap + 1)]
 
-    def cost(frames: int, tile: int) -> float:
-        th = hp if tile == 0 else min(_round_up(min(tile, height), wh), hp)
-        tw = wp if tile == 0 else min(_round_up(min(tile, width), ww), wp)
+    def memory(frames: int, tile: int) -> float:
+        th, tw = _patch(height, hp, wh, tile), _patch(width, wp, ww, tile)
         return bytes_per_pixel_frame * frames * th * tw
 
-    while True:
-        if cost(chunk, 0) <= bytes_budget:
-            return chunk, 0
-        tile = _round_up(max(hp, wp), step)
-        while tile >= min_tile and cost(chunk, tile) > bytes_budget:
-            tile -= step
-        if tile >= min_tile:
-            return chunk, tile
-        if chunk <= min_chunk:
-            return chunk, (0 if min_tile >= max(hp, wp) else min_tile)
-        chunk = max(min_chunk, chunk // 2)
+    plans = []
+    for chunk in chunks:
+        if memory(chunk, 0) <= bytes_budget:
+            tiles = [0]
+        else:  # every fitting tile: a smaller one can waste less where the tile grid meets the frame edge
+            largest = _round_up(max(hp, wp), step)
+            tiles = [t for t in range(min_tile, largest + 1, step) if memory(chunk, t) <= bytes_budget]
+        for tile in tiles:
+            work = plan_work(height, width, num_frames, chunk, tile, (wd, wh, ww), chunk_overlap, tile_overlap)
+            plans.append((work, chunk, tile))
+    if not plans:
+        return chunks[0], (0 if min_tile >= max(hp, wp) else min_tile)
+    least = min(work for work, _, _ in plans)
+    near = [(chunk, tile) for work, chunk, tile in plans if work <= least * 1.02]
+    return max(near, key=lambda plan: (plan[0], plan[1] == 0, plan[1]))
+
+
+def plan_work(
+    height: int,
+    width: int,
+    num_frames: int,
+    chunk: int,
+    tile: int,
+    window_size: WindowSize = (6, 8, 8),
+    chunk_overlap: int = 2,
+    tile_overlap: int = 20,
+) -> float:
+    """Pixel-frames the model computes per pixel-frame of video for a plan (1.0: no waste).
+
+    Spatially exact (the tile grid of :func:`tile_starts`, patches rounded up to the window); in time
+    the long-video rate ``chunk / (chunk - overlap)``, or 1 when one chunk holds the whole clip.
+    """
+    _, wh, ww = window3(window_size)
+    hp, wp = _round_up(height, wh), _round_up(width, ww)
+    temporal = 1.0 if chunk == 0 or chunk >= num_frames else chunk / (chunk - chunk_overlap)
+    if tile == 0:
+        return temporal * hp * wp / (height * width)
+    overlap = min(tile_overlap, tile // 2)
+    rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+    th, tw = _patch(height, hp, wh, tile), _patch(width, wp, ww, tile)
+    return temporal * len(rows) * th * len(cols) * tw / (height * width)
+
+
+def _patch(size: int, padded: int, window: int, tile: int) -> int:
+    """Rows (or columns) one model call sees: the tile, or the padded frame when it is smaller."""
+    return padded if tile == 0 else min(_round_up(min(tile, size), window), padded)
 
 
 def smaller_tile(tile: int, window: int, *, height: int = 0, width: int = 0) -> int:
