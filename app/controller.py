@@ -363,10 +363,16 @@ class QueueController(QObject):
             self.engine.read_frame(item.id, item.path, item.info, frame_index)
 
     def request_preview(self, item_id: int, frame_index: int) -> None:
-        """Run the job's model on the chunk around one frame (in the engine thread, after any running job)."""
+        """Run the job's model on the chunk around one frame (in the engine thread, between a running job's
+        chunks when it uses the same model, else after it)."""
         item = self.model.find(item_id)
         if item is not None:
             self.engine.preview(item.id, item.path, frame_index, item.prefs.job_settings())
+
+    def preview_waits_for_job(self, item_id: int) -> bool:
+        """True when this item's preview must wait for the running job to end (it holds another model)."""
+        item = self.model.find(item_id)
+        return item is not None and self.engine.preview_waits_for_job(item.prefs.job_settings())
 
     # ------------------------------------------------------------------ lifetime
     def shutdown(self) -> None:

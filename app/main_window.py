@@ -646,10 +646,14 @@ class MainWindow(QMainWindow):
         self._shown = None
         self.controller.request_frame(item.id, frame)
         self.controller.request_preview(item.id, frame)
+        self._set_preview_status(self._preview_wait_text(item, frame))
+
+    def _preview_wait_text(self, item: QueueItem, frame: int) -> str:
+        if self.controller.preview_waits_for_job(item.id):
+            return "Model preview waits for the running job to finish (it uses another model)"
         if self.controller.busy:
-            self._set_preview_status("Model preview waits for the running job to finish")
-        else:
-            self._set_preview_status(f"Upscaling frame {frame}…")
+            return f"Upscaling frame {frame} at the running job's next chunk…"
+        return f"Upscaling frame {frame}…"
 
     def _set_preview_status(self, text: str, over_picture: bool = True) -> None:
         self.preview.set_status(text)
@@ -669,7 +673,7 @@ class MainWindow(QMainWindow):
             if item is not None:
                 self.preview.view.set_captions(*self._preview_caption(item))
                 self.controller.request_preview(item.id, frame)
-                self._set_preview_status(f"Upscaling frame {frame}…")
+                self._set_preview_status(self._preview_wait_text(item, frame))
 
     def _on_frame_ready(self, item_id: int, frame: int, image: QImage) -> None:
         if item_id != self._preview_item or frame != self.preview.frame:

@@ -1,10 +1,13 @@
 """All engine work, off the UI thread.
 
-Two QThreads, each with one QObject living in it:
+Three QThreads, each with one QObject living in it:
 
 * ``EngineWorker`` runs what needs the model: jobs (``JobRunner``, which keeps the loaded model
-  across jobs), single-frame previews, .pth imports, and the device/model discovery (it imports
-  MindSpore, which takes seconds).
+  across jobs), single-frame previews and the device/model discovery (it imports MindSpore, which
+  takes seconds). A preview asked for while a job runs on the same model is served between the
+  job's chunks, so it waits seconds, not until the job ends; one for another model waits.
+* ``ImportWorker`` converts .pth files into the model folder (a minute for REDS weights), beside a
+  running job.
 * ``IoWorker`` does the quick file work that must not wait behind an hour-long job: probing dropped
   files, decoding one input frame for the slider, deleting a removed job's work folder.
 
@@ -19,7 +22,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ from vrt_engine.job import (
     LogLine,
     PreviewPair,
     Progress,
+    runner_key,
 )
 from vrt_engine.runner import Runner
 
@@ -77,6 +81,14 @@ class Latest:
 
     def take(self) -> Any:
         with self._lock:
+            value, self._value = self._value, None
+            return value
+
+    def take_if(self, wanted: Callable[[Any], bool]) -> Any:
+        """The waiting value if ``wanted`` says so (it stays for later otherwise), else None."""
+        with self._lock:
+            if self._value is None or not wanted(self._value):
+                return None
             value, self._value = self._value, None
             return value
 
@@ -141,6 +153,31 @@ class EventAdapter:
 
 
 # ---------------------------------------------------------------------------------------------- workers
+def discover_capabilities(warn: Callable[[str], None]) -> Capabilities:
+    """The devices MindSpore can use here and the models with weights; problems are warned, not raised."""
+    from vrt_engine.devices import available_devices
+    from vrt_engine.models_dir import AUTHORS_FILES, BUILTIN_MODEL, available_models, user_models_dir
+
+    try:
+        devices = tuple(d.name for d in available_devices())
+    except Exception as exc:  # a broken MindSpore install: the CPU still works for bicubic
+        warn(f"device discovery failed: {one_line(exc)}")
+        devices = ("cpu",)
+    try:
+        models = tuple(available_models())
+        named = {BUILTIN_MODEL, *AUTHORS_FILES}
+        folder = user_models_dir()
+        files = (
+            tuple(str(p) for p in sorted(folder.glob("*.ckpt")) if p.stem not in named and not p.name.startswith("."))
+            if folder.is_dir()
+            else ()
+        )
+    except OSError as exc:
+        warn(f"model folder unreadable: {one_line(exc)}")
+        models, files = (), ()
+    return Capabilities(devices, models, files)
+
+
 class CountingRunner(Runner):
     """The engine's runner, counting the frames it upscales: the log says how much of a clip a preview ran."""
 
@@ -154,7 +191,7 @@ class CountingRunner(Runner):
 
 
 class EngineWorker(QObject):
-    """Lives in the engine thread: jobs, previews, model imports, device discovery."""
+    """Lives in the engine thread: jobs, previews, device discovery."""
 
     capabilities = Signal(object)  # Capabilities
     jobStarted = Signal(int, str)  # item id, "preparing model…" or "starting…"
@@ -164,9 +201,6 @@ class EngineWorker(QObject):
     previewStarted = Signal(int, str)  # item id, what it is doing
     previewReady = Signal(int, int, QImage, QImage)
     previewFailed = Signal(int, str)
-    modelImported = Signal(str, str, str)  # source .pth, installed .ckpt, preset name or ""
-    modelImportFailed = Signal(str, str)  # source, reason
-    modelNeedsArch = Signal(str)  # source .pth whose shapes fit no preset
     log = Signal(str, str)  # text, level
 
     def __init__(self, previews: Latest) -> None:
@@ -174,6 +208,8 @@ class EngineWorker(QObject):
         self._runner = JobRunner(CountingRunner)
         self._previews = previews
         self._ready: set[tuple[str, str]] = set()  # (model, device) already loaded and compiled once
+        # runner_key of the job running now (None when idle); read from the UI thread, hence one plain value
+        self.active_key: tuple[str, str, bool] | None = None
 
     def _stage(self, settings: JobSettings) -> str:
         if settings.model == engine_job.BICUBIC or (settings.model, settings.device) in self._ready:
@@ -183,29 +219,7 @@ class EngineWorker(QObject):
     @Slot()
     def load_capabilities(self) -> None:
         """Devices and models (imports MindSpore: seconds, hence here)."""
-        from vrt_engine.devices import available_devices
-        from vrt_engine.models_dir import AUTHORS_FILES, BUILTIN_MODEL, available_models, user_models_dir
-
-        try:
-            devices = tuple(d.name for d in available_devices())
-        except Exception as exc:  # a broken MindSpore install: the CPU still works for bicubic
-            self.log.emit(f"device discovery failed: {one_line(exc)}", "warning")
-            devices = ("cpu",)
-        try:
-            models = tuple(available_models())
-            named = {BUILTIN_MODEL, *AUTHORS_FILES}
-            folder = user_models_dir()
-            files = (
-                tuple(
-                    str(p) for p in sorted(folder.glob("*.ckpt")) if p.stem not in named and not p.name.startswith(".")
-                )
-                if folder.is_dir()
-                else ()
-            )
-        except OSError as exc:
-            self.log.emit(f"model folder unreadable: {one_line(exc)}", "warning")
-            models, files = (), ()
-        self.capabilities.emit(Capabilities(devices, models, files))
+        self.capabilities.emit(discover_capabilities(lambda text: self.log.emit(text, "warning")))
 
     @Slot(int, object, object)
     def run_job(self, item_id: int, job: Job, token: CancelToken) -> None:
@@ -215,13 +229,24 @@ class EngineWorker(QObject):
         if token.cancelled:  # cancelled while it waited in the queue of requests
             adapter(Cancelled(resumable=job.work_dir.exists()))
             return
+        key = runner_key(job.settings)
+        self.active_key = key
         try:
-            event = self._runner.run(job, adapter, token)
+            event = self._runner.run(job, adapter, token, between_chunks=self._serve_waiting_preview)
         except Exception as exc:  # the runner promises not to raise; if it does, the queue still goes on
             adapter(Failed(f"{job.input}: {one_line(exc)}"))
             return
+        finally:
+            self.active_key = None
         if isinstance(event, Finished):
             self._ready.add((job.settings.model, job.settings.device))
+
+    def _serve_waiting_preview(self, runner: Runner) -> None:
+        """Between a job's chunks: a waiting preview on the job's model runs now, on the loaded model."""
+        key = self.active_key
+        request: PreviewRequest | None = self._previews.take_if(lambda r: runner_key(r.settings) == key)
+        if request is not None:
+            self._serve_preview(request, runner, "between chunks of the running job…")
 
     @Slot()
     def run_preview(self) -> None:
@@ -229,22 +254,41 @@ class EngineWorker(QObject):
         request: PreviewRequest | None = self._previews.take()
         if request is None:
             return
-        s = request.settings
-        self.previewStarted.emit(request.item_id, self._stage(s))
         try:
-            runner = self._runner.runner_for(s)
-            before, start = runner.frames_upscaled, time.monotonic()
+            runner = self._runner.runner_for(request.settings)
+        except Exception as exc:  # a bad model file: shown beside the preview
+            self.previewFailed.emit(request.item_id, one_line(exc))
+            return
+        self._serve_preview(request, runner, self._stage(request.settings))
+
+    def _serve_preview(self, request: PreviewRequest, runner: Runner, stage: str) -> None:
+        s = request.settings
+        self.previewStarted.emit(request.item_id, stage)
+        frames_before = getattr(runner, "frames_upscaled", 0)
+        start = time.monotonic()
+        try:
             pair = engine_job.preview_frame(request.path, request.frame_index, s, runner=runner)
         except Exception as exc:  # shown beside the preview; nothing else stops
             self.previewFailed.emit(request.item_id, one_line(exc))
             return
         self._ready.add((s.model, s.device))
         self.log.emit(
-            f"preview of frame {request.frame_index}: upscaled {runner.frames_upscaled - before} frames around it "
+            f"preview of frame {request.frame_index}: upscaled "
+            f"{getattr(runner, 'frames_upscaled', 0) - frames_before} frames around it "
             f"in {time.monotonic() - start:.1f} s",
             "info",
         )
         self.previewReady.emit(request.item_id, pair.frame_index, to_qimage(pair.bicubic), to_qimage(pair.upscaled))
+
+
+class ImportWorker(QObject):
+    """Lives in the import thread: .pth files become checkpoints in the user's model folder."""
+
+    capabilities = Signal(object)  # Capabilities, after a preset got its weights
+    modelImported = Signal(str, str, str)  # source .pth, installed .ckpt, preset name or ""
+    modelImportFailed = Signal(str, str)  # source, reason
+    modelNeedsArch = Signal(str)  # source .pth whose shapes fit no preset
+    log = Signal(str, str)  # text, level
 
     @Slot(str, str)
     def import_model(self, source: str, arch_file: str) -> None:
@@ -287,8 +331,8 @@ class EngineWorker(QObject):
                 staging.unlink(missing_ok=True)
             self.modelImportFailed.emit(source, one_line(exc))
             return
-        if preset:
-            self.load_capabilities()  # the preset has weights now: the form must offer it before it is chosen
+        if preset:  # the preset has weights now: the form must offer it before it is chosen
+            self.capabilities.emit(discover_capabilities(lambda text: self.log.emit(text, "warning")))
         self.modelImported.emit(source, str(dst), preset or "")
 
 
@@ -444,18 +488,24 @@ class Engine(QObject):
         self._io.moveToThread(self.io_thread)
         self.io_thread.finished.connect(self._io.deleteLater)
 
-        for name in (
-            "capabilities jobStarted jobProgress jobPreview previewStarted previewReady previewFailed "
-            "modelImported modelImportFailed modelNeedsArch log"
-        ).split():
+        self.import_thread = QThread(self)
+        self.import_thread.setObjectName("vrt-import")
+        self._import = ImportWorker()
+        self._import.moveToThread(self.import_thread)
+        self.import_thread.finished.connect(self._import.deleteLater)
+
+        engine_signals = "capabilities jobStarted jobProgress jobPreview previewStarted previewReady previewFailed log"
+        for name in engine_signals.split():
             getattr(self._engine, name).connect(getattr(self, name))
         self._engine.jobEnded.connect(self._on_job_ended)
         for name in "probed refused probesDone frameReady frameFailed".split():
             getattr(self._io, name).connect(getattr(self, name))
+        for name in "capabilities modelImported modelImportFailed modelNeedsArch log".split():
+            getattr(self._import, name).connect(getattr(self, name))
 
         self._runJob.connect(self._engine.run_job)
         self._preview.connect(self._engine.run_preview)
-        self._importModel.connect(self._engine.import_model)
+        self._importModel.connect(self._import.import_model)
         self._capabilities.connect(self._engine.load_capabilities)
         self._probe.connect(self._io.probe_paths)
         self._readFrame.connect(self._io.read_frame)
@@ -463,6 +513,7 @@ class Engine(QObject):
 
         self.engine_thread.start()
         self.io_thread.start()
+        self.import_thread.start()
         self._running = True
 
     # ----- requests -----
@@ -486,13 +537,18 @@ class Engine(QObject):
         self._previews.put(PreviewRequest(item_id, Path(path), frame_index, settings))
         self._preview.emit()
 
+    def preview_waits_for_job(self, settings: JobSettings) -> bool:
+        """True when a running job holds another model, so a preview with these settings waits for its end."""
+        active = self._engine.active_key
+        return active is not None and active != runner_key(settings)
+
     def read_frame(self, item_id: int, path: Path, info: video.VideoInfo, frame_index: int) -> None:
         """Ask for one input frame (bicubic x4); a newer request replaces one not yet started."""
         self._frames.put(FrameRequest(item_id, Path(path), info, frame_index))
         self._readFrame.emit()
 
     def import_model(self, pth: str, arch_file: str = "") -> None:
-        """Convert a .pth in the engine thread (``arch_file``: its architecture YAML, for a non-preset one).
+        """Convert a .pth in the import thread (``arch_file``: its architecture YAML, for a non-preset one).
 
         Answers come as ``modelImported``, ``modelNeedsArch`` or ``modelImportFailed``.
         """
@@ -514,17 +570,15 @@ class Engine(QObject):
             token.cancel()
 
     def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Cancel what runs, stop both threads and wait for them; True when both have finished."""
+        """Cancel what runs, stop the threads and wait for them; True when all have finished."""
         if not self._running:
             return True
         self._running = False
         self.cancel_all()
-        self.engine_thread.quit()
-        self.io_thread.quit()
-        deadline = None if timeout_ms < 0 else timeout_ms
-        ok_engine = self.engine_thread.wait() if deadline is None else self.engine_thread.wait(deadline)
-        ok_io = self.io_thread.wait() if deadline is None else self.io_thread.wait(deadline)
-        return bool(ok_engine and ok_io)
+        threads = (self.engine_thread, self.io_thread, self.import_thread)
+        for thread in threads:
+            thread.quit()
+        return all([thread.wait() if timeout_ms < 0 else thread.wait(timeout_ms) for thread in threads])
 
     @Slot(int, object)
     def _on_job_ended(self, item_id: int, event: object) -> None:

@@ -95,7 +95,7 @@ def make_window(qtbot, tmp_path: Path):
             qtbot.waitUntil(lambda w=w: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
         w.close()
         qtbot.waitUntil(lambda w=w: not w.isVisible(), timeout=JOB_TIMEOUT_MS)
-        assert not w.engine.engine_thread.isRunning() and not w.engine.io_thread.isRunning()
+        assert not any(t.isRunning() for t in (w.engine.engine_thread, w.engine.io_thread, w.engine.import_thread))
         w.deleteLater()
     # Destroy the windows now, while Qt and the engine are alive: C++ objects left to interpreter exit can crash it.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -301,6 +301,63 @@ def test_micro_model_preview_then_job_while_the_ui_keeps_ticking(make_window, qt
     assert left is not None and right is not None and left.size() == right.size() and left != right
 
 
+def test_preview_and_import_are_served_while_a_job_runs(make_window, qtbot, micro_ckpt, tmp_path, monkeypatch):
+    """The job holds the model for minutes: a preview on the same model runs between its chunks (here
+    while it is paused), an import runs beside it, and only a preview for another model waits."""
+    import yaml
+    from conftest import MICRO_ARCH
+
+    busy = make_test_clip(tmp_path / "busy.mp4", 32, 24, 40, audio=False)
+    other = make_test_clip(tmp_path / "other.mp4", 32, 24, 6, audio=False)
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_model_file(w, micro_ckpt, out_dir)
+    w.form.chunk_spin.setValue(4)
+    add_and_wait(qtbot, w, busy, expect=1)
+    item = w.controller.model.item(0)
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=MODEL_TIMEOUT_MS)
+    w.pause_action.trigger()
+    assert item.status == Status.PAUSED
+
+    # a frame the job has not reached: upscaled on the job's loaded model while the job waits
+    w.table.select_ids([item.id])
+    w.preview.slider.setValue(33)
+    qtbot.waitUntil(lambda: w._shown == (item.id, 33, True), timeout=MODEL_TIMEOUT_MS)
+    assert item.status == Status.PAUSED and item.frames_done < 33
+    assert not w.preview.follow  # picking a frame stopped following the job
+    runs = [line for line in w.log_view.lines() if "preview of frame 33:" in line]
+    assert len(runs) == 1 and "upscaled 4 frames" in runs[0], runs
+    left, right = w.preview.view.images()
+    assert left is not None and right is not None and left.size() == right.size() == QSize(128, 96)
+
+    # an import does not wait for the job either
+    pth = write_reference_pth(tmp_path / "micro.pth", MICRO_ARCH)
+    arch = tmp_path / "micro.yaml"
+    arch.write_text(yaml.safe_dump(MICRO_ARCH))
+    answer_file_dialogs(monkeypatch, str(pth), str(arch))
+    installed = tmp_path / "models" / "micro.ckpt"
+    with qtbot.waitSignal(w.controller.modelReady, timeout=MODEL_TIMEOUT_MS) as ready:
+        w.import_model_action.trigger()
+    assert ready.args == [str(installed)] and installed.is_file()
+    assert item.status == Status.PAUSED
+
+    # a preview for another model says it waits, and comes once the job has ended
+    w.table.clearSelection()  # the form edits the defaults for new jobs again
+    use_bicubic(w, out_dir)
+    add_and_wait(qtbot, w, other, expect=2)
+    second = w.controller.model.item(1)
+    w.table.select_ids([second.id])
+    assert "waits for the running job" in w.preview.status_label.text()
+    w.pause_action.trigger()  # Resume
+    qtbot.waitUntil(lambda: item.status in (Status.DONE, Status.FAILED), timeout=MODEL_TIMEOUT_MS)
+    assert item.status == Status.DONE, item.message
+    assert probe(out_dir / "busy_x4.mp4").frame_count == 40
+    qtbot.waitUntil(lambda: w._shown is not None and w._shown[0] == second.id and w._shown[2], timeout=JOB_TIMEOUT_MS)
+
+
 def test_cancel_leaves_no_output_and_retry_resumes(make_window, qtbot, clips, tmp_path):
     w = make_window()
     out_dir = tmp_path / "out"
@@ -490,7 +547,7 @@ def test_close_during_run_asks_then_cancels_cleanly(make_window, qtbot, clips, t
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=JOB_TIMEOUT_MS)
     assert len(asked) == 2
     assert item.status == Status.CANCELLED
-    assert not w.engine.engine_thread.isRunning() and not w.engine.io_thread.isRunning()
+    assert not any(t.isRunning() for t in (w.engine.engine_thread, w.engine.io_thread, w.engine.import_thread))
     assert not (out_dir / "long_x4.mp4").exists()
     assert all(p.name.startswith(".") for p in out_dir.iterdir())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from vrt_engine.job import (
     JobSettings,
     LogLine,
     Progress,
+    preview_frame,
     run_job,
 )
 from vrt_engine.runner import Runner, bicubic_upscale, to_float, to_integer
@@ -392,3 +394,41 @@ def test_graph_failure_falls_back_to_eager_with_a_warning(micro_ckpt):
     assert len(notices) == 1 and notices[0].startswith("graph mode failed (") and "eager" in notices[0]
     runner.upscale(frames, 0, plan)
     assert runner.pop_notices() == []
+
+
+def test_between_chunks_gets_the_jobs_model_before_each_chunk_and_while_paused(small_clip, tmp_path):
+    """The hook a preview uses to run during a job: called with the job's runner at every chunk boundary
+    and repeatedly while paused (no frames move then), and the job's output is unchanged by it."""
+    settings = dict(model="bicubic", chunk=4, chunk_overlap=0, segment_frames=4, codec="ffv1")
+    reference = tmp_path / "reference.mkv"
+    assert isinstance(run_job(Job(small_clip, reference, JobSettings(**settings))), Finished)
+
+    token = CancelToken()
+    frames_done: list[int] = [0]
+    calls: list[tuple[int, bool]] = []  # (frames written so far, paused?) at each call
+    runners: set[int] = set()
+    previews: list = []
+
+    def between(runner: Runner) -> None:
+        runners.add(id(runner))
+        calls.append((frames_done[-1], token.paused))
+        if len(calls) == 2:
+            token.pause()
+            threading.Timer(0.8, token.resume).start()
+        elif len(calls) == 3:  # while paused, the loaded model serves a preview of a frame not yet written
+            previews.append(preview_frame(small_clip, 13, JobSettings(**settings), runner=runner))
+
+    def on_event(event) -> None:
+        if isinstance(event, Progress):
+            frames_done.append(event.frames_done)
+
+    out = tmp_path / "out.mkv"
+    event = JobRunner().run(Job(small_clip, out, JobSettings(**settings)), on_event, token, between_chunks=between)
+    assert isinstance(event, Finished), event
+    paused = [done for done, was_paused in calls if was_paused]
+    assert len(paused) >= 3 and set(paused) == {4}, calls  # polled while paused, after the first chunk only
+    assert len(calls) >= 4 + len(paused) - 1  # once before each of the 4 chunks, plus the polls
+    assert len(runners) == 1
+    assert previews[0].frame_index == 13
+    np.testing.assert_array_equal(previews[0].upscaled, preview_frame(small_clip, 13, JobSettings(**settings)).upscaled)
+    assert out.read_bytes() == reference.read_bytes()

@@ -107,8 +107,18 @@ class CancelToken:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def wait_while_paused(self) -> None:
-        self._running.wait()
+    def wait_while_paused(self, idle: Callable[[], None] | None = None, interval: float = 0.2) -> None:
+        """Return once not paused; ``idle`` runs now and every ``interval`` seconds while paused.
+
+        Why ``idle``: the job's thread is the one holding the model, so work that needs the same model
+        (a preview the user asked for) is done here, between chunks, instead of waiting for the job's end.
+        """
+        if idle is None:
+            self._running.wait()
+            return
+        idle()
+        while not self._running.wait(interval):
+            idle()
 
 
 class JobCancelled(Exception):
@@ -268,6 +278,11 @@ class _FrameWindow:
 
 
 # ---------------------------------------------------------------------------------------------- running
+def runner_key(settings: JobSettings) -> tuple[str, str, bool]:
+    """What decides the loaded model: jobs with the same key share one Runner (tiles and chunks may differ)."""
+    return settings.model, settings.device, settings.graph
+
+
 class JobRunner:
     """Runs jobs one after another with one loaded model per (model, device, settings).
 
@@ -279,7 +294,7 @@ class JobRunner:
         self._runner_key: tuple | None = None
 
     def runner_for(self, settings: JobSettings) -> Runner:
-        key = (settings.model, settings.device, settings.graph)
+        key = runner_key(settings)
         if self._runner is None or self._runner_key != key:
             self._runner = self._make_runner(
                 settings.model,
@@ -304,14 +319,24 @@ class JobRunner:
         r.memory_budget = settings.memory_budget
         return self._runner
 
-    def run(self, job: Job, on_event: Callable[[Event], None] | None = None, token: CancelToken | None = None) -> Event:
-        """Run a job to its end; returns (and emits) Finished, Failed or Cancelled. Never raises for bad input."""
+    def run(
+        self,
+        job: Job,
+        on_event: Callable[[Event], None] | None = None,
+        token: CancelToken | None = None,
+        between_chunks: Callable[[Runner], None] | None = None,
+    ) -> Event:
+        """Run a job to its end; returns (and emits) Finished, Failed or Cancelled. Never raises for bad input.
+
+        ``between_chunks(runner)`` is called with the job's loaded model before every chunk and, while
+        paused, every 0.2 s: the place for other work on the same model. It must not raise.
+        """
         emit = on_event or (lambda _e: None)
         token = token or CancelToken()
         from .weights import WeightsError
 
         try:
-            event: Event = self._run(job, emit, token)
+            event: Event = self._run(job, emit, token, between_chunks)
         except JobCancelled:
             event = Cancelled(resumable=job.work_dir.exists())
         except (video.VideoError, ValueError, OSError, WeightsError) as exc:
@@ -321,7 +346,13 @@ class JobRunner:
         emit(event)
         return event
 
-    def _run(self, job: Job, emit: Callable[[Event], None], token: CancelToken) -> Event:
+    def _run(
+        self,
+        job: Job,
+        emit: Callable[[Event], None],
+        token: CancelToken,
+        between_chunks: Callable[[Runner], None] | None,
+    ) -> Event:
         s = job.settings
         s.validate()
         if job.input.resolve() == job.output.resolve():
@@ -338,6 +369,7 @@ class JobRunner:
             )
         )
         runner = self.runner_for(s)
+        idle = (lambda: between_chunks(runner)) if between_chunks is not None else None
         work = job.work_dir
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
         state, resumed = _open_work(work, _fingerprint(job, info, runner), chunk, tile, emit)
@@ -381,7 +413,7 @@ class JobRunner:
             written = frames_at_start
             try:
                 for k in range(replay_from, first_chunk):
-                    token.wait_while_paused()
+                    token.wait_while_paused(idle)
                     if token.cancelled:
                         raise JobCancelled
                     blender.add(k, upscale(k, window.get(*plan[k])))
@@ -392,7 +424,7 @@ class JobRunner:
                     )
                     try:
                         for k in range(groups[g][0], groups[g][1] + 1):
-                            token.wait_while_paused()
+                            token.wait_while_paused(idle)
                             if token.cancelled:
                                 raise JobCancelled
                             lq = window.get(*plan[k])
@@ -582,5 +614,6 @@ __all__ = [
     "default_output_path",
     "preview_frame",
     "run_job",
+    "runner_key",
     "side_by_side",
 ]
