@@ -82,8 +82,13 @@ def make_window(qtbot, tmp_path: Path):
     windows: list[MainWindow] = []
 
     def make(settings_path: Path | None = None, **kwargs) -> MainWindow:
+        """A window on its own preferences; a new preferences file defaults new jobs to bicubic, so that
+        adding a file does not compile the built-in model for its automatic preview (8 GB, a minute)."""
         kwargs.setdefault("confirm", lambda _title, _text: True)
-        w = MainWindow(AppSettings(settings_path or tmp_path / "settings.ini"), **kwargs)
+        path = settings_path or tmp_path / "settings.ini"
+        if not path.exists():
+            AppSettings(path).set_job_defaults(JobPrefs(model="bicubic"))
+        w = MainWindow(AppSettings(path), **kwargs)
         w.show()
         windows.append(w)
         return w
@@ -850,6 +855,12 @@ def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
     assert w2.preview.view.mode == SIDE and w2.side_action.isChecked()
     assert w2.height() == 700  # (the offscreen screen is 800 px wide: the width is clamped to it)
     assert w2.left_splitter.sizes() == sizes
+
+
+def test_new_jobs_default_to_the_built_in_model(tmp_path):
+    from vrt_engine.models_dir import BUILTIN_MODEL
+
+    assert AppSettings(tmp_path / "fresh.ini").job_defaults().model == BUILTIN_MODEL == "tiny"
 
 
 def test_progress_panel_shows_speed_eta_and_elapsed(qtbot, clips):
