@@ -36,7 +36,7 @@ class QueueController(QObject):
     jobStarted = Signal(int)
     jobPreview = Signal(int, int, QImage, QImage)  # item id, frame, bicubic x4, model output
     previewStarted = Signal(int, str)
-    previewReady = Signal(int, int, QImage, QImage)
+    previewReady = Signal(int, int, QImage, QImage, object)  # ..., preview_key of the settings it was made with
     previewFailed = Signal(int, str)
     frameReady = Signal(int, int, QImage)
     frameFailed = Signal(int, str)
@@ -370,7 +370,7 @@ class QueueController(QObject):
             self.engine.preview(item.id, item.path, frame_index, item.prefs.job_settings())
 
     def preview_waits_for_job(self, item_id: int) -> bool:
-        """True when this item's preview must wait for the running job to end (it holds another model)."""
+        """True when this item's preview must wait for the running job to end (another model or sizes)."""
         item = self.model.find(item_id)
         return item is not None and self.engine.preview_waits_for_job(item.prefs.job_settings())
 

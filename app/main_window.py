@@ -7,6 +7,7 @@ during a run) and ``report_error`` (shows a job's failure; non-modal by default)
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -47,9 +48,10 @@ from .widgets.preview_panel import PreviewPanel
 from .widgets.progress_panel import ProgressPanel
 from .widgets.queue_table import QueueItem, QueueTable, Status
 from .widgets.settings_form import MODEL_LABELS, SettingsForm
-from .worker import Capabilities, Engine
+from .worker import Capabilities, Engine, preview_key
 
 STATUS_TIMEOUT_MS = 15000
+PREVIEW_CACHE_SIZE = 8  # model previews kept (two x4 images each: ~22 MB for 640x360 input)
 VIDEO_FILTER = (
     "Videos (*.mp4 *.m4v *.mkv *.mov *.webm *.avi *.mpg *.mpeg *.ts *.m2ts *.mts *.wmv *.flv *.y4m *.ogv);;"
     "All files (*)"
@@ -103,6 +105,9 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._preview_item: int | None = None
         self._shown: tuple[int, int, bool] | None = None  # (item, frame, has model output)
+        # (item, frame, preview_key) -> (bicubic, model): going back to a frame seen before costs nothing
+        self._preview_cache: OrderedDict[tuple, tuple[QImage, QImage]] = OrderedDict()
+        self._item_frames: dict[int, int] = {}  # the frame last looked at in each item, shown again on return
         self._capabilities: Capabilities | None = None
 
         self.setWindowTitle("VRT Upscaler")
@@ -400,6 +405,7 @@ class MainWindow(QMainWindow):
         c.jobPreview.connect(self._on_job_preview)
         c.previewStarted.connect(self._on_preview_started)
         c.previewReady.connect(self._on_preview_ready)
+        c.modelReady.connect(lambda _model: self._preview_cache.clear())  # new weights may reuse a name
         c.previewFailed.connect(self._on_preview_failed)
         c.frameReady.connect(self._on_frame_ready)
         c.frameFailed.connect(self._on_preview_failed)
@@ -575,7 +581,9 @@ class MainWindow(QMainWindow):
         self.controller.set_item_prefs([it.id for it in items], prefs)
         key = (prefs.model, prefs.device, prefs.tile, prefs.chunk)
         if self._preview_item in before and before[self._preview_item] != key:
-            self.controller.request_preview(self._preview_item, self.preview.frame)
+            item = self.controller.model.find(self._preview_item)
+            if item is not None:
+                self._request(item, self.preview.frame)
 
     def _save_form_as_defaults(self) -> None:
         self.controller.set_defaults(self.form.prefs())
@@ -637,12 +645,18 @@ class MainWindow(QMainWindow):
         self._preview_item = item.id
         self.preview.view.set_captions(*self._preview_caption(item))
         if changed:
-            start = frame if frame is not None else min(item.info.frame_count - 1, item.info.frame_count // 2)
+            middle = min(item.info.frame_count - 1, item.info.frame_count // 2)
+            start = frame if frame is not None else self._item_frames.get(item.id, middle)
             self.preview.set_source(item.info.frame_count, start)
             self.preview.view.clear()
             self._request(item, self.preview.frame)
 
     def _request(self, item: QueueItem, frame: int) -> None:
+        self._item_frames[item.id] = frame
+        cached = self._preview_cache.get((item.id, frame, preview_key(item.prefs.job_settings())))
+        if cached is not None:
+            self._show_preview(item.id, frame, *cached)
+            return
         self._shown = None
         self.controller.request_frame(item.id, frame)
         self.controller.request_preview(item.id, frame)
@@ -691,9 +705,16 @@ class MainWindow(QMainWindow):
                 else f"Upscaling frame {self.preview.frame}…"
             )
 
-    def _on_preview_ready(self, item_id: int, frame: int, bicubic: QImage, upscaled: QImage) -> None:
+    def _on_preview_ready(self, item_id: int, frame: int, bicubic: QImage, upscaled: QImage, key: tuple) -> None:
+        self._preview_cache[(item_id, frame, key)] = (bicubic, upscaled)
+        self._preview_cache.move_to_end((item_id, frame, key))
+        while len(self._preview_cache) > PREVIEW_CACHE_SIZE:
+            self._preview_cache.popitem(last=False)
         if item_id != self._preview_item or frame != self.preview.frame:
             return
+        self._show_preview(item_id, frame, bicubic, upscaled)
+
+    def _show_preview(self, item_id: int, frame: int, bicubic: QImage, upscaled: QImage) -> None:
         self.preview.view.set_images(bicubic, upscaled)
         self._shown = (item_id, frame, True)
         self._set_preview_status(f"Frame {frame}", over_picture=False)

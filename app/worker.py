@@ -44,7 +44,6 @@ from vrt_engine.job import (
     LogLine,
     PreviewPair,
     Progress,
-    runner_key,
 )
 from vrt_engine.runner import Runner
 
@@ -91,6 +90,11 @@ class Latest:
                 return None
             value, self._value = self._value, None
             return value
+
+
+def preview_key(settings: JobSettings) -> tuple:
+    """What decides a preview's pixels: the same key gives the same picture (the app caches by it)."""
+    return settings.model, settings.device, settings.graph, settings.tile, settings.chunk
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ class EngineWorker(QObject):
     jobPreview = Signal(int, int, QImage, QImage)  # item id, frame, bicubic x4, model output
     jobEnded = Signal(int, object)  # item id, Finished | Failed | Cancelled
     previewStarted = Signal(int, str)  # item id, what it is doing
-    previewReady = Signal(int, int, QImage, QImage)
+    previewReady = Signal(int, int, QImage, QImage, object)  # item id, frame, bicubic, model, preview_key
     previewFailed = Signal(int, str)
     log = Signal(str, str)  # text, level
 
@@ -208,8 +212,8 @@ class EngineWorker(QObject):
         self._runner = JobRunner(CountingRunner)
         self._previews = previews
         self._ready: set[tuple[str, str]] = set()  # (model, device) already loaded and compiled once
-        # runner_key of the job running now (None when idle); read from the UI thread, hence one plain value
-        self.active_key: tuple[str, str, bool] | None = None
+        # preview_key of the job running now (None when idle); read from the UI thread, hence one plain value
+        self.active_key: tuple | None = None
 
     def _stage(self, settings: JobSettings) -> str:
         if settings.model == engine_job.BICUBIC or (settings.model, settings.device) in self._ready:
@@ -229,8 +233,7 @@ class EngineWorker(QObject):
         if token.cancelled:  # cancelled while it waited in the queue of requests
             adapter(Cancelled(resumable=job.work_dir.exists()))
             return
-        key = runner_key(job.settings)
-        self.active_key = key
+        self.active_key = preview_key(job.settings)
         try:
             event = self._runner.run(job, adapter, token, between_chunks=self._serve_waiting_preview)
         except Exception as exc:  # the runner promises not to raise; if it does, the queue still goes on
@@ -242,9 +245,9 @@ class EngineWorker(QObject):
             self._ready.add((job.settings.model, job.settings.device))
 
     def _serve_waiting_preview(self, runner: Runner) -> None:
-        """Between a job's chunks: a waiting preview on the job's model runs now, on the loaded model."""
+        """Between a job's chunks: a waiting preview with the job's model and sizes runs now, on its runner."""
         key = self.active_key
-        request: PreviewRequest | None = self._previews.take_if(lambda r: runner_key(r.settings) == key)
+        request: PreviewRequest | None = self._previews.take_if(lambda r: preview_key(r.settings) == key)
         if request is not None:
             self._serve_preview(request, runner, "between chunks of the running job…")
 
@@ -278,7 +281,9 @@ class EngineWorker(QObject):
             f"in {time.monotonic() - start:.1f} s",
             "info",
         )
-        self.previewReady.emit(request.item_id, pair.frame_index, to_qimage(pair.bicubic), to_qimage(pair.upscaled))
+        self.previewReady.emit(
+            request.item_id, pair.frame_index, to_qimage(pair.bicubic), to_qimage(pair.upscaled), preview_key(s)
+        )
 
 
 class ImportWorker(QObject):
@@ -449,7 +454,7 @@ class Engine(QObject):
     jobPreview = Signal(int, int, QImage, QImage)
     jobEnded = Signal(int, object)
     previewStarted = Signal(int, str)
-    previewReady = Signal(int, int, QImage, QImage)
+    previewReady = Signal(int, int, QImage, QImage, object)
     previewFailed = Signal(int, str)
     modelImported = Signal(str, str, str)
     modelImportFailed = Signal(str, str)
@@ -538,9 +543,9 @@ class Engine(QObject):
         self._preview.emit()
 
     def preview_waits_for_job(self, settings: JobSettings) -> bool:
-        """True when a running job holds another model, so a preview with these settings waits for its end."""
+        """True when a running job holds another model or sizes, so a preview with these settings waits for its end."""
         active = self._engine.active_key
-        return active is not None and active != runner_key(settings)
+        return active is not None and active != preview_key(settings)
 
     def read_frame(self, item_id: int, path: Path, info: video.VideoInfo, frame_index: int) -> None:
         """Ask for one input frame (bicubic x4); a newer request replaces one not yet started."""

@@ -436,6 +436,30 @@ def test_preview_of_a_frame_runs_only_the_chunk_around_it(make_window, qtbot, tm
     assert 0 < upscaled <= 6, runs[0]  # one chunk of the 60 frames
     assert not (tmp_path / "out").exists()  # nothing written
 
+    # another frame, another item, then back: the item reopens on frame 40, shown at once from the cache
+    w.preview.slider.setValue(20)
+    qtbot.waitUntil(lambda: w._shown == (item.id, 20, True), timeout=JOB_TIMEOUT_MS)
+    other = tmp_path / "other.mp4"
+    shutil.copy(clip, other)
+    add_and_wait(qtbot, w, other, expect=2)
+    second = w.controller.model.item(1)
+    w.table.select_ids([second.id])
+    qtbot.waitUntil(lambda: w._shown is not None and w._shown[0] == second.id and w._shown[2], timeout=JOB_TIMEOUT_MS)
+    w.table.select_ids([item.id])
+    assert w.preview.frame == 20 and w._shown == (item.id, 20, True)
+    w.preview.slider.setValue(40)  # (the slider's choice lands after a short debounce)
+    qtbot.waitUntil(lambda: w._shown == (item.id, 40, True), timeout=2_000)
+    assert w.preview.status_label.text() == "Frame 40"
+    qtbot.wait(300)
+
+    def runs_of_40() -> int:
+        return len([line for line in w.log_view.lines() if "preview of frame 40:" in line])
+
+    assert runs_of_40() == 1
+    # other settings are another picture: the preview runs again
+    w.form.chunk_spin.setValue(4)
+    qtbot.waitUntil(lambda: runs_of_40() == 2, timeout=JOB_TIMEOUT_MS)
+
 
 def test_retry_runs_only_the_retried_job(make_window, qtbot, clips, tmp_path):
     w = make_window()
