@@ -444,6 +444,23 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, st
 
 
 # ---------------------------------------------------------------------------------------------- facade
+class WorkerThread(QThread):
+    """A QThread whose event loop runs inside Python, so the thread keeps one Python thread state.
+
+    Why: a plain QThread gives each queued slot call a fresh Python thread state that is deleted when the
+    slot returns. MindSpore's bindings remember the first one they saw in a thread, and in the next slot
+    they wait for the GIL on that dead state while this thread holds the GIL: the whole app freezes
+    (seen with MindSpore 2.10: device discovery in one slot, then ``mindspore.set_device`` in the next).
+    """
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+
+    def run(self) -> None:
+        self.exec()
+
+
 class Engine(QObject):
     """The app's handle on the workers: call its methods on the UI thread, connect to its signals."""
 
@@ -481,20 +498,17 @@ class Engine(QObject):
         self._frames = Latest()
         self._tokens: dict[int, CancelToken] = {}
 
-        self.engine_thread = QThread(self)
-        self.engine_thread.setObjectName("vrt-engine")
+        self.engine_thread = WorkerThread("vrt-engine", self)
         self._engine = EngineWorker(self._previews)
         self._engine.moveToThread(self.engine_thread)
         self.engine_thread.finished.connect(self._engine.deleteLater)
 
-        self.io_thread = QThread(self)
-        self.io_thread.setObjectName("vrt-io")
+        self.io_thread = WorkerThread("vrt-io", self)
         self._io = IoWorker(self._frames)
         self._io.moveToThread(self.io_thread)
         self.io_thread.finished.connect(self._io.deleteLater)
 
-        self.import_thread = QThread(self)
-        self.import_thread.setObjectName("vrt-import")
+        self.import_thread = WorkerThread("vrt-import", self)
         self._import = ImportWorker()
         self._import.moveToThread(self.import_thread)
         self.import_thread.finished.connect(self._import.deleteLater)

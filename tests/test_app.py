@@ -363,6 +363,52 @@ def test_preview_and_import_are_served_while_a_job_runs(make_window, qtbot, micr
     qtbot.waitUntil(lambda: w._shown is not None and w._shown[0] == second.id and w._shown[2], timeout=JOB_TIMEOUT_MS)
 
 
+FRESH_PROCESS_PREVIEW = """
+import sys, time
+from PySide6.QtCore import QCoreApplication, QEventLoop
+from PySide6.QtWidgets import QApplication
+from app.worker import Engine
+from vrt_engine.job import JobSettings
+
+app = QApplication([])
+engine = Engine()
+said = []
+engine.capabilities.connect(lambda caps: said.append("capabilities"))
+engine.previewReady.connect(lambda *args: said.append("preview"))
+engine.previewFailed.connect(lambda _id, reason: said.append("failed: " + reason))
+
+def wait_for(n):
+    end = time.monotonic() + 240
+    while len(said) < n and time.monotonic() < end:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+
+engine.query_capabilities()  # MindSpore's first use in this process, in the engine thread
+wait_for(1)
+engine.preview(1, sys.argv[2], 2, JobSettings(model=sys.argv[1], graph=False))  # the next slot: set_device
+wait_for(2)
+print(said, flush=True)
+engine.shutdown()
+"""
+
+
+def test_mindspore_first_used_in_the_engine_thread_does_not_freeze_the_app(micro_ckpt, clips, tmp_path):
+    """A fresh app process touches MindSpore first in the engine thread (discovery), then loads a model in
+    a later slot: that froze the whole process (GIL) before the engine thread kept one Python thread state."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fresh.py"
+    script.write_text(FRESH_PROCESS_PREVIEW)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run(
+        [sys.executable, str(script), str(micro_ckpt), str(clips["model"])],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "['capabilities', 'preview']" in result.stdout, result.stdout + result.stderr[-2000:]
+
+
 def test_cancel_leaves_no_output_and_retry_resumes(make_window, qtbot, clips, tmp_path):
     w = make_window()
     out_dir = tmp_path / "out"
