@@ -29,8 +29,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frame", type=int, default=12)
     parser.add_argument("--model", default="tiny")
-    parser.add_argument("--box", type=int, nargs=4, default=(240, 250, 320, 160), metavar=("X", "Y", "W", "H"),
-                        help="crop in output pixels (default: a detailed region of the sample)")
+    parser.add_argument("--box", type=int, nargs=4, default=(470, 80, 200, 180), metavar=("X", "Y", "W", "H"),
+                        help="crop in output pixels (default: the rocket's nose and logo in the sample)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "sample_before_after.png")
     args = parser.parse_args()
 
