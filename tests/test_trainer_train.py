@@ -28,24 +28,17 @@ def _history(run_dir):
     return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
-def _weights(path):
-    from vrt_engine.weights import read_checkpoint
-
-    return read_checkpoint(path)[1]
-
-
 def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path):
-    # SpyNet/deform stay frozen (fix_iter beyond the run). Once they train, their gradient goes through
-    # MindSpore's CPU GridSampler2DGrad (border padding), which logs "memcpy_s failed" and leaves values that
-    # depend on the process's history: a resumed run then drifts from an uninterrupted one (see README).
-    recipe = micro_recipe(tmp_path / "r.yaml", one_clip, tmp_path / "a", fix_iter=10)
+    # Iteration 1 has SpyNet/deform frozen, 2 and 3 train everything: the resume lands at the phase switch
+    # (from checkpoint 1) or after it (from 2), and must end bit for bit where the uninterrupted run ends.
+    recipe = micro_recipe(tmp_path / "r.yaml", one_clip, tmp_path / "a", fix_iter=2)
     run_cli("train", "--config", str(recipe), check=True)
     full = _history(tmp_path / "a" / "micro")
     assert [h["iteration"] for h in full] == [1, 2, 3]
     assert full[2]["loss"] < full[0]["loss"]  # the same sample, three Adam steps: the loss goes down
-    assert [h["frozen"] for h in full] == [True, True, True]
+    assert [h["frozen"] for h in full] == [True, False, False]
 
-    recipe_b = micro_recipe(tmp_path / "rb.yaml", one_clip, tmp_path / "b", fix_iter=10)
+    recipe_b = micro_recipe(tmp_path / "rb.yaml", one_clip, tmp_path / "b", fix_iter=2)
     run_b = tmp_path / "b" / "micro"
     cmd = [str(VENV_BIN / "vrt-trainer"), "train", "--config", str(recipe_b), "--resume", "auto"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,7 +61,7 @@ def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path)
     saved = checkpoint.load(run_b / "checkpoints" / "iter_00000003.ckpt")
     assert saved.iteration == 3 and saved.rng is not None and saved.rng.size > 0
     assert saved.state["config"] == json.loads((run_b / "config.json").read_text())
-    assert saved.state["config"]["train"]["fix_iter"] == 10 and saved.state["seed"] == 0
+    assert saved.state["config"]["train"]["fix_iter"] == 2 and saved.state["seed"] == 0
     assert {k.split("/")[0] for k in saved.optimizer} == {"opt_main", "opt_fixed"}
     assert any(k.startswith("opt_main/moment1") for k in saved.optimizer)
     # Resuming with another global batch would replay other samples: refused, naming the key.
@@ -84,16 +77,14 @@ def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path)
     assert re.search(r"^psnr \d+\.\d+$", ev.stdout, re.M)
     for h in full:  # same iterations, same learning rates for both groups
         assert part[h["iteration"]]["lr"] == h["lr"] and part[h["iteration"]]["lr_fixed"] == h["lr_fixed"]
-    first_resumed = int(re.search(r"at iteration (\d+)", resumed.stdout).group(1)) + 1
-    # The first resumed step starts from the checkpoint's weights and Adam state: its loss is the same.
-    assert part[first_resumed]["loss"] == pytest.approx(full[first_resumed - 1]["loss"], rel=1e-6)
-    a = _weights(tmp_path / "a" / "micro" / "checkpoints" / "iter_00000003.ckpt")
-    b = _weights(run_b / "checkpoints" / "iter_00000003.ckpt")
-    assert a.keys() == b.keys()
-    worst = max(float(np.abs(a[k] - b[k]).max()) for k in a)
-    assert worst < 0.05, f"resumed weights differ by {worst}"
-    if worst > 1e-6:  # seen: later steps of a resumed process drift (README, Known limits); fails above 0.05
-        pytest.xfail(f"known: weights after resume differ from the uninterrupted run by up to {worst:.2e}")
+    # Every step, resumed or not, sees the same weights, Adam state, rates and sample: the same loss, and the
+    # same weights and optimiser state at the end, bit for bit (each iteration's rate reaches Adam in place).
+    assert [part[i]["loss"] for i in (1, 2, 3)] == [h["loss"] for h in full]
+    a = checkpoint.load(tmp_path / "a" / "micro" / "checkpoints" / "iter_00000003.ckpt")
+    assert a.model.keys() == saved.model.keys() and a.optimizer.keys() == saved.optimizer.keys()
+    differ = [k for k in a.model if not np.array_equal(a.model[k], saved.model[k])]
+    differ += [k for k in a.optimizer if not np.array_equal(a.optimizer[k], saved.optimizer[k])]
+    assert not differ, f"{len(differ)} tensors differ after resume, e.g. {differ[:3]}"
 
 
 def test_msrun_two_workers_share_the_batch(one_clip, tmp_path):

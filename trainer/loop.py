@@ -122,21 +122,56 @@ class TrainStep:
             return unscale(loss), finite
 
         jit = ms.jit if cfg.train.graph else (lambda f: f)
-        self._frozen = jit(step_frozen)
+        self._frozen = jit(step_frozen) if self.opt_fixed is not None else None
+        self._frozen_ran = False
         self._all = jit(step_all)
 
     def set_lrs(self, main_lr: float, fixed_lr: float) -> None:
+        """Write this iteration's rates into the optimisers' lr Parameters, in place.
+
+        In place (ops.assign), not Parameter.set_data: set_data gives the Parameter a new buffer, while
+        an Adam step that already ran (eager or compiled) keeps reading the old one, so every step used
+        the rate of the process's first step and a resumed run trained at other rates than a whole one.
+        """
         import mindspore as ms
 
-        self.opt_main.learning_rate.set_data(ms.Tensor(main_lr, ms.float32))
+        ops.assign(self.opt_main.learning_rate, ms.Tensor(main_lr, ms.float32))
         if self.opt_fixed is not None:
-            self.opt_fixed.learning_rate.set_data(ms.Tensor(fixed_lr, ms.float32))
+            ops.assign(self.opt_fixed.learning_rate, ms.Tensor(fixed_lr, ms.float32))
 
     def __call__(self, lq, gt, frozen: bool) -> tuple[float, bool]:
-        """(loss, updated): ``updated`` is False when the gradients overflowed and the step was skipped."""
-        fn = self._frozen if (frozen and self.opt_fixed is not None) else self._all
+        """(loss, updated): ``updated`` is False when the gradients overflowed and the step was skipped.
+
+        The first step with ``frozen`` False releases the frozen-phase step (see release_frozen): the
+        schedule never freezes fix_keys again after fix_iter.
+        """
+        if frozen and self.opt_fixed is not None:
+            if self._frozen is None:
+                raise RuntimeError("the frozen-phase step was released: fix_keys cannot be frozen again")
+            fn = self._frozen
+            self._frozen_ran = True
+        else:
+            self.release_frozen()
+            fn = self._all
         loss, finite = fn(lq, gt)
         return float(loss.asnumpy()), bool(finite.asnumpy())
+
+    def release_frozen(self) -> None:
+        """Drop the frozen-phase step and, in graph mode, the compiled graphs, before the full step compiles.
+
+        Why: MindSpore's executor keeps every compiled graph and its memory for the life of the process,
+        whatever Python still refers to, so the frozen graph stayed next to the full one (tiny_cpu went
+        past 13 GB at the switch). mindspore.ms_memory_recycle() is the public way to release compiled
+        graphs; it releases all of them, so a graph compiled elsewhere (validation) compiles again when
+        next used. It runs only when the frozen step has run in this process.
+        """
+        if self._frozen is None:
+            return
+        self._frozen = None
+        if self._frozen_ran and self.cfg.train.graph:
+            import mindspore as ms
+
+            ms.ms_memory_recycle()
 
     def loss_scale(self) -> float:
         return float(self.scaler.scale_value.asnumpy()) if self.scaler is not None else 1.0

@@ -13,7 +13,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
-from .layers import LeakyReLU, constant, conv2d
+from .layers import LeakyReLU, constant, conv2d, zero_pad
 from .spynet import flow_warp
 
 KERNEL = 3
@@ -122,11 +122,8 @@ def _frames_to_batch(x: Tensor) -> Tensor:
 
 
 def _pad_time(x: Tensor, before: int, after: int) -> Tensor:
-    """Zero frames added before/after along axis 1."""
-    if before == 0 and after == 0:
-        return x
-    pads = [0, 0] * (x.ndim - 2) + [before, after]
-    return ops.pad(x, tuple(pads))
+    """Zero frames added before/after along axis 1 (layers.zero_pad says why not ops.pad)."""
+    return zero_pad(x, 1, before, after)
 
 
 def align_features(

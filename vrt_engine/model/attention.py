@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import TruncatedNormal, initializer
 
-from .layers import DropPath, GegluMlp, constant, dense, layer_norm
+from .layers import DropPath, GegluMlp, constant, dense, layer_norm, zero_pad
 
 Window = tuple[int, int, int]
 MASK_VALUE = -100.0
@@ -190,8 +190,8 @@ class TMSA(nn.Cell):
         pad_d = (window[0] - d % window[0]) % window[0]
         pad_h = (window[1] - h % window[1]) % window[1]
         pad_w = (window[2] - w % window[2]) % window[2]
-        if pad_d or pad_h or pad_w:
-            x = ops.pad(x, (0, 0, 0, pad_w, 0, pad_h, 0, pad_d))
+        if pad_d or pad_h or pad_w:  # zeros at the ends of D, H, W (layers.zero_pad says why not ops.pad)
+            x = zero_pad(zero_pad(zero_pad(x, 1, 0, pad_d), 2, 0, pad_h), 3, 0, pad_w)
         dp, hp, wp = d + pad_d, h + pad_h, w + pad_w
         shifted = any(s > 0 for s in shift)
         if shifted:

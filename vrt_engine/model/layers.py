@@ -196,3 +196,19 @@ class DropPath(nn.Cell):
 def constant(array: np.ndarray, dtype=np.float32) -> Tensor:
     """A non-trainable tensor made on the host (masks, indices, position encodings)."""
     return Tensor(np.ascontiguousarray(array, dtype=dtype))
+
+
+def zero_pad(x: Tensor, axis: int, before: int, after: int) -> Tensor:
+    """x with `before` and `after` zeros added along `axis` (>= 0), by concatenation.
+
+    Not ops.pad: on CPU in graph mode, MindSpore 2.10's gradient of a constant ops.pad is right only on the
+    first run of a compiled graph and wrong (varying) on later runs, which spoilt graph-mode training and
+    made a resumed run differ from an uninterrupted one. The values are exactly those of ops.pad.
+    """
+    parts = []
+    if before:
+        parts.append(ops.zeros(x.shape[:axis] + (before,) + x.shape[axis + 1 :], x.dtype))
+    parts.append(x)
+    if after:
+        parts.append(ops.zeros(x.shape[:axis] + (after,) + x.shape[axis + 1 :], x.dtype))
+    return ops.cat(parts, axis=axis) if len(parts) > 1 else x
