@@ -12,13 +12,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from vrt_engine.job import Cancelled, CancelToken, Failed, Finished, Job, Progress
+from vrt_engine.job import Cancelled, Failed, Finished, Job, Progress
 from vrt_engine.video import VideoInfo
 
 from .settings import AppSettings, JobPrefs
-from .widgets.progress_panel import QueueProgress
+from .widgets.progress_panel import PAUSED, RUNNING, STOPPED, QueueProgress
 from .widgets.queue_table import QueueItem, QueueModel, Status, human_time
-from .worker import Capabilities, Engine
+from .worker import Capabilities, Engine, JobToken
 
 MODEL_SUFFIXES = (".ckpt", ".pth")
 
@@ -51,7 +51,7 @@ class QueueController(QObject):
         self.model = QueueModel(self)
         self.defaults: JobPrefs = settings.job_defaults()
         self._current: int | None = None
-        self._token: CancelToken | None = None
+        self._token: JobToken | None = None
         self._queue_running = False
         self._chosen: list[int] = []  # jobs asked for by name (Start selected, Retry) while the queue is stopped
         self._pending_probes = 0
@@ -64,6 +64,7 @@ class QueueController(QObject):
         engine.jobStarted.connect(self._on_job_started)
         engine.jobProgress.connect(self._on_progress)
         engine.jobPreview.connect(self.jobPreview)
+        engine.jobPaused.connect(self._on_job_paused)
         engine.jobEnded.connect(self._on_job_ended)
         engine.previewStarted.connect(self.previewStarted)
         engine.previewReady.connect(self.previewReady)
@@ -122,7 +123,14 @@ class QueueController(QObject):
                 elapsed += it.elapsed
         fps = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / fps if fps > 0 else None
-        return QueueProgress(done, total, jobs_done, jobs, elapsed, fps, eta)
+        current = self.current
+        if current is None:
+            state = STOPPED
+        elif current.status == Status.PAUSED and not current.pending:
+            state = PAUSED
+        else:
+            state = RUNNING
+        return QueueProgress(done, total, jobs_done, jobs, elapsed, fps, eta, state)
 
     # ------------------------------------------------------------------ adding
     def add_paths(self, paths: list[str]) -> None:
@@ -198,9 +206,10 @@ class QueueController(QObject):
             return
         self._token.pause()
         item.status = Status.PAUSED
+        item.pending = "pausing"
         self.model.changed(item.id)
-        self.logLine.emit(f"paused {item.name}", "info")
-        self.statusMessage.emit(f"Paused {item.name} (it stops after the chunk in progress)")
+        self.logLine.emit(f"pausing {item.name} after the chunk in progress", "info")
+        self.statusMessage.emit(f"Pausing {item.name}: it stops after the chunk in progress")
         self.stateChanged.emit()
 
     def resume(self) -> None:
@@ -209,6 +218,7 @@ class QueueController(QObject):
             return
         self._token.resume()
         item.status = Status.RUNNING if item.frames_done else Status.PREPARING
+        item.pending = ""
         self.model.changed(item.id)
         self.logLine.emit(f"resumed {item.name}", "info")
         self.statusMessage.emit(f"Resumed {item.name}")
@@ -227,6 +237,8 @@ class QueueController(QObject):
         if self._token is not None:
             self._token.cancel()
             item = self.current
+            if item is not None:
+                self._mark_cancelling(item)
             self.statusMessage.emit(f"Cancelling {item.name if item else 'the job'}…")
         self.stateChanged.emit()
 
@@ -238,6 +250,7 @@ class QueueController(QObject):
                 continue
             if item_id == self._current and self._token is not None:
                 self._token.cancel()
+                self._mark_cancelling(item)
                 self.statusMessage.emit(f"Cancelling {item.name}…")
             elif item.status == Status.WAITING:
                 item.status = Status.CANCELLED
@@ -245,6 +258,13 @@ class QueueController(QObject):
                 self.model.changed(item_id)
                 self.logLine.emit(f"skipped {item.name}", "info")
         self.stateChanged.emit()
+
+    def _mark_cancelling(self, item: QueueItem) -> None:
+        """Say in the table that a cancel is on its way: a running job stops after its chunk in progress."""
+        if item.status != Status.PAUSED or item.pending:  # a job that has paused stops at once
+            item.pending = "cancelling"
+            self.model.changed(item.id)
+            self.itemChanged.emit(item.id)
 
     def start_items(self, item_ids: list[int]) -> None:
         """Run these jobs next: at once if nothing runs, else right after the running one."""
@@ -270,6 +290,7 @@ class QueueController(QObject):
             if item is not None and item.status in (Status.FAILED, Status.CANCELLED):
                 item.status = Status.WAITING
                 item.frames_done, item.fps, item.eta, item.elapsed, item.message = 0, 0.0, None, 0.0, ""
+                item.pending = ""
                 self.model.changed(item_id)
                 again.append(item)
         if not again:
@@ -407,6 +428,7 @@ class QueueController(QObject):
         item.status = Status.PREPARING
         item.frames_done, item.fps, item.eta, item.elapsed = 0, 0.0, None, 0.0
         item.message = "Waiting for the engine…"
+        item.pending = ""
         self._current = item.id
         if item.id in self._chosen:
             self._chosen.remove(item.id)
@@ -448,10 +470,24 @@ class QueueController(QObject):
         self.model.changed(item_id)
         self.itemChanged.emit(item_id)
 
+    @Slot(int)
+    def _on_job_paused(self, item_id: int) -> None:
+        """The pause asked for has taken effect: the job waits between chunks."""
+        item = self.model.find(item_id)
+        if item is None or item.status != Status.PAUSED or item.pending != "pausing":
+            return  # resumed or cancelled before the news came
+        item.pending = ""
+        self.model.changed(item_id)
+        self.logLine.emit(f"paused {item.name} at frame {item.frames_done} of {item.info.frame_count}", "info")
+        self.statusMessage.emit(f"Paused {item.name}; Resume continues it")
+        self.itemChanged.emit(item_id)
+        self.stateChanged.emit()
+
     @Slot(int, object)
     def _on_job_ended(self, item_id: int, event: object) -> None:
         item = self.model.find(item_id)
         if item is not None:
+            item.pending = ""
             if isinstance(event, Finished):
                 item.status = Status.DONE
                 item.frames_done = event.frames

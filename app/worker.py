@@ -97,6 +97,22 @@ def preview_key(settings: JobSettings) -> tuple:
     return settings.model, settings.device, settings.graph, settings.tile, settings.chunk
 
 
+class JobToken(CancelToken):
+    """The engine's cancel/pause token, numbering pause requests.
+
+    Why: the job honours a pause only after the chunk in progress (minutes on a CPU); the number lets
+    the worker say once per request that the job has really stopped, even after a resume and a new pause.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pause_requests = 0
+
+    def pause(self) -> None:
+        self.pause_requests += 1  # before the job can see the pause, so it never sees an old number
+        super().pause()
+
+
 @dataclass(frozen=True)
 class PreviewRequest:
     item_id: int
@@ -201,6 +217,7 @@ class EngineWorker(QObject):
     jobStarted = Signal(int, str)  # item id, "preparing model…" or "starting…"
     jobProgress = Signal(int, object)  # item id, Progress
     jobPreview = Signal(int, int, QImage, QImage)  # item id, frame, bicubic x4, model output
+    jobPaused = Signal(int)  # item id: a pause took effect, the job waits between chunks
     jobEnded = Signal(int, object)  # item id, Finished | Failed | Cancelled
     previewStarted = Signal(int, str)  # item id, what it is doing
     previewReady = Signal(int, int, QImage, QImage, object)  # item id, frame, bicubic, model, preview_key
@@ -226,7 +243,7 @@ class EngineWorker(QObject):
         self.capabilities.emit(discover_capabilities(lambda text: self.log.emit(text, "warning")))
 
     @Slot(int, object, object)
-    def run_job(self, item_id: int, job: Job, token: CancelToken) -> None:
+    def run_job(self, item_id: int, job: Job, token: JobToken) -> None:
         """Run one job to its end; the terminal event always comes back as jobEnded."""
         self.jobStarted.emit(item_id, self._stage(job.settings))
         adapter = EventAdapter(self, item_id)
@@ -234,8 +251,19 @@ class EngineWorker(QObject):
             adapter(Cancelled(resumable=job.work_dir.exists()))
             return
         self.active_key = preview_key(job.settings)
+        reported = 0  # the last pause request said to have taken effect
+
+        def between_chunks(runner: Runner) -> None:
+            """Called before each chunk and, while paused, every 0.2 s: the first call of a pause is its effect."""
+            nonlocal reported
+            requests = token.pause_requests
+            if token.paused and requests != reported:
+                reported = requests
+                self.jobPaused.emit(item_id)
+            self._serve_waiting_preview(runner)
+
         try:
-            event = self._runner.run(job, adapter, token, between_chunks=self._serve_waiting_preview)
+            event = self._runner.run(job, adapter, token, between_chunks=between_chunks)
         except Exception as exc:  # the runner promises not to raise; if it does, the queue still goes on
             adapter(Failed(f"{job.input}: {one_line(exc)}"))
             return
@@ -469,6 +497,7 @@ class Engine(QObject):
     jobStarted = Signal(int, str)
     jobProgress = Signal(int, object)
     jobPreview = Signal(int, int, QImage, QImage)
+    jobPaused = Signal(int)
     jobEnded = Signal(int, object)
     previewStarted = Signal(int, str)
     previewReady = Signal(int, int, QImage, QImage, object)
@@ -496,7 +525,7 @@ class Engine(QObject):
         super().__init__(parent)
         self._previews = Latest()
         self._frames = Latest()
-        self._tokens: dict[int, CancelToken] = {}
+        self._tokens: dict[int, JobToken] = {}
 
         self.engine_thread = WorkerThread("vrt-engine", self)
         self._engine = EngineWorker(self._previews)
@@ -513,7 +542,9 @@ class Engine(QObject):
         self._import.moveToThread(self.import_thread)
         self.import_thread.finished.connect(self._import.deleteLater)
 
-        engine_signals = "capabilities jobStarted jobProgress jobPreview previewStarted previewReady previewFailed log"
+        engine_signals = (
+            "capabilities jobStarted jobProgress jobPreview jobPaused previewStarted previewReady previewFailed log"
+        )
         for name in engine_signals.split():
             getattr(self._engine, name).connect(getattr(self, name))
         self._engine.jobEnded.connect(self._on_job_ended)
@@ -544,9 +575,12 @@ class Engine(QObject):
         """Probe files and folders; answers come as ``probed`` / ``refused``, then ``probesDone``."""
         self._probe.emit(list(paths))
 
-    def run_job(self, item_id: int, job: Job) -> CancelToken:
-        """Queue a job on the engine thread; returns its token (cancel, pause, resume from any thread)."""
-        token = CancelToken()
+    def run_job(self, item_id: int, job: Job) -> JobToken:
+        """Queue a job on the engine thread; returns its token (cancel, pause, resume from any thread).
+
+        A pause takes effect between chunks; ``jobPaused`` says when it has.
+        """
+        token = JobToken()
         self._tokens[item_id] = token
         self._runJob.emit(item_id, job, token)
         return token

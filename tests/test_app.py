@@ -48,8 +48,8 @@ from app.settings import AppSettings, JobPrefs
 from app.widgets.compare_view import PANE_GAP, SIDE, SPLIT, CompareView, actual_pixels_zoom
 from app.widgets.drop_zone import DropZone
 from app.widgets.preview_panel import PreviewPanel
-from app.widgets.progress_panel import ProgressPanel, QueueProgress
-from app.widgets.queue_table import QueueItem, Status
+from app.widgets.progress_panel import PAUSED, STOPPED, ProgressPanel, QueueProgress
+from app.widgets.queue_table import QueueItem, QueueModel, QueueTable, Status
 from vrt_engine.video import make_test_clip, probe
 
 JOB_TIMEOUT_MS = 60_000
@@ -153,6 +153,34 @@ def solid(colour: str, w: int = 64, h: int = 48) -> QImage:
 def pixel(image: QImage, x: int, y: int) -> tuple[int, int, int]:
     c = image.pixelColor(x, y)
     return c.red(), c.green(), c.blue()
+
+
+def dark_palette() -> QPalette:
+    """The app's palette with dark colours where the table, text and windows are drawn (a dark desktop)."""
+    dark = QPalette(QApplication.instance().palette())
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.Base, "#181818"),
+        (QPalette.ColorRole.AlternateBase, "#222226"),
+        (QPalette.ColorRole.Text, "#e8eaed"),
+        (QPalette.ColorRole.WindowText, "#e8eaed"),
+    ):
+        dark.setColor(role, QColor(colour))
+    return dark
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two colours (1 to 21; 3 is the least for graphics that must be seen)."""
+
+    def luminance(c: QColor) -> float:
+        def channel(v: int) -> float:
+            v /= 255
+            return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.red()) + 0.7152 * channel(c.green()) + 0.0722 * channel(c.blue())
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 # ---------------------------------------------------------------------------------------------- adding files
@@ -449,7 +477,7 @@ def test_pause_stops_the_frames_and_resume_finishes_every_frame(make_window, qtb
     qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
     w.pause_action.trigger()
     assert item.status == Status.PAUSED
-    assert model.data(model.index(0, model.STATUS)).startswith("Paused")
+    assert model.data(model.index(0, model.STATUS)).startswith("Pausing")  # until its chunk in progress ends
     assert w.pause_action.text() == "&Resume"
     qtbot.wait(700)  # the chunk in flight may still finish
     stopped = item.frames_done
@@ -464,6 +492,82 @@ def test_pause_stops_the_frames_and_resume_finishes_every_frame(make_window, qtb
     assert item.status == Status.DONE, item.message
     assert item.frames_done == 240
     assert probe(out_dir / "pause_x4.mp4").frame_count == 240
+
+
+def test_status_bar_says_paused_once_the_pause_took_effect(make_window, qtbot, tmp_path):
+    """A pause waits for the chunk in progress (minutes on a CPU): until then the app says "pausing", then
+    "paused", with no stale speed or ETA; a second pause after a resume is reported again."""
+    clip = make_test_clip(tmp_path / "pause.mp4", 160, 120, 240, audio=False)
+    w = make_window()
+    use_bicubic(w, tmp_path)
+    w.form.chunk_spin.setValue(4)
+    add_and_wait(qtbot, w, clip, expect=1)
+    item = w.controller.model.item(0)
+    model = w.controller.model
+    bar = w.statusBar()
+
+    def status() -> str:
+        return model.data(model.index(0, model.STATUS))
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+    for round_ in (1, 2):
+        w.pause_action.trigger()
+        # asked for: the chunk in progress still runs (the engine has not answered yet)
+        assert bar.currentMessage() == "Pausing pause.mp4: it stops after the chunk in progress"
+        assert status().startswith("Pausing")
+        assert "pausing after this chunk" in w.progress.job_stats.text()
+        # taken effect: the status bar, the table and both progress lines say so
+        qtbot.waitUntil(lambda: bar.currentMessage() == "Paused pause.mp4; Resume continues it", timeout=10_000)
+        assert status().startswith("Paused") and item.status == Status.PAUSED
+        job_line, queue_line = w.progress.job_stats.text(), w.progress.queue_stats.text()
+        assert "paused" in job_line and "fps" not in job_line and "ETA" not in job_line, job_line
+        assert "paused" in queue_line and "fps" not in queue_line and "ETA" not in queue_line, queue_line
+        paused_lines = [line for line in w.log_view.lines() if "paused pause.mp4 at frame" in line]
+        assert len(paused_lines) == round_, w.log_view.lines()
+        stopped = item.frames_done
+        qtbot.wait(300)
+        assert item.frames_done == stopped < 240
+
+        w.pause_action.trigger()  # Resume
+        assert bar.currentMessage() == "Resumed pause.mp4" and status().startswith("Running")
+        qtbot.waitUntil(lambda stopped=stopped: item.frames_done > stopped, timeout=JOB_TIMEOUT_MS)
+    assert item.frames_done < 240  # the second pause came while there was work left
+
+
+def test_progress_line_shows_no_live_speed_once_the_queue_stopped_or_finished(make_window, qtbot, clips, tmp_path):
+    """After a cancel the queue's line says it stopped (no last fps and ETA left standing); the cancel itself
+    is shown at once; after the queue's end the line says it finished."""
+    w = make_window()
+    use_bicubic(w, tmp_path)
+    w.form.chunk_spin.setValue(4)
+    third = tmp_path / "third.mp4"
+    shutil.copy(clips["short"], third)
+    add_and_wait(qtbot, w, clips["short"], clips["long"], third, expect=3)
+    first, long_item, last = w.controller.model.items()
+    model = w.controller.model
+    stats = w.progress.queue_stats
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: long_item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+    assert first.status == Status.DONE
+    assert " fps · ETA " in stats.text(), stats.text()  # live while a job runs
+
+    w.cancel_action.trigger()
+    assert model.data(model.index(1, model.STATUS)).startswith("Cancelling")  # until its chunk in progress ends
+    assert "cancelling after this chunk" in w.progress.job_stats.text()
+    qtbot.waitUntil(lambda: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    assert long_item.status == Status.CANCELLED and last.status == Status.WAITING
+    text = stats.text()
+    assert text.startswith("12 / 24 frames · stopped · elapsed "), text
+    assert "fps" not in text and "ETA" not in text
+    assert w.progress.job_stats.text() == ""
+
+    w.start_action.trigger()  # the waiting job runs; the cancelled one stays out
+    qtbot.waitUntil(lambda: last.status == Status.DONE and not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    text = stats.text()
+    assert text.startswith("24 / 24 frames · finished · elapsed "), text
+    assert "fps" not in text
 
 
 def test_preview_of_a_frame_runs_only_the_chunk_around_it(make_window, qtbot, tmp_path):
@@ -945,10 +1049,24 @@ def test_progress_panel_shows_speed_eta_and_elapsed(qtbot, clips):
     panel.show_queue(QueueProgress(0, 300, 0, 3))
     assert panel.queue_stats.text() == "0 / 300 frames"  # nothing has run: no speed to tell
 
+    # no job runs, or it waits paused: its last speed and time left are not shown as if live
+    panel.show_queue(QueueProgress(120, 300, 1, 3, elapsed=4.0, fps=30.0, eta=6.0, state=STOPPED))
+    assert panel.queue_stats.text() == "120 / 300 frames · stopped · elapsed 0:04"
+    panel.show_queue(QueueProgress(120, 300, 1, 3, elapsed=4.0, fps=30.0, eta=6.0, state=PAUSED))
+    assert panel.queue_stats.text() == "120 / 300 frames · paused · elapsed 0:04"
+    panel.show_queue(QueueProgress(300, 300, 3, 3, elapsed=10.0, fps=30.0, eta=0.0, state=STOPPED))
+    assert panel.queue_stats.text() == "300 / 300 frames · finished · elapsed 0:10"
+
     item = QueueItem(clips["short"], probe(clips["short"]), JobPrefs())
     item.status, item.frames_done, item.fps, item.eta, item.elapsed = Status.RUNNING, 6, 3.0, 2.0, 65.0
     panel.show_job(item)
     assert panel.job_stats.text() == "6 / 12 frames · 3.0 fps · ETA 0:02 · elapsed 1:05"
+    item.status, item.pending = Status.PAUSED, "pausing"
+    panel.show_job(item)
+    assert panel.job_stats.text() == "6 / 12 frames · 3.0 fps · ETA 0:02 · elapsed 1:05 · pausing after this chunk"
+    item.pending = ""
+    panel.show_job(item)
+    assert panel.job_stats.text() == "6 / 12 frames · paused · elapsed 1:05"
 
 
 def test_queue_numbers_come_from_the_jobs(make_window, qtbot, clips, tmp_path):
@@ -961,8 +1079,8 @@ def test_queue_numbers_come_from_the_jobs(make_window, qtbot, clips, tmp_path):
     q = w.controller.overall()
     assert (q.frames_done, q.frames_total, q.jobs_done, q.jobs_total) == (12, 12, 1, 1)
     assert q.elapsed > 0 and q.fps == pytest.approx(12 / q.elapsed)
-    assert w.progress.queue_stats.text().startswith("12 / 12 frames · ")
-    assert "fps" in w.progress.queue_stats.text() and "elapsed" in w.progress.queue_stats.text()
+    qtbot.waitUntil(lambda: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    assert w.progress.queue_stats.text().startswith("12 / 12 frames · finished · elapsed ")
 
 
 def test_file_open_adds_the_chosen_videos(make_window, qtbot, clips, monkeypatch):
@@ -996,21 +1114,68 @@ def test_colours_follow_a_switch_to_a_dark_palette(make_window, qtbot):
     assert log_colour() == "#8a5a00" and "#8a5a00" in w.form.model_warning.styleSheet()
     app = QApplication.instance()
     light = app.palette()
-    dark = QPalette(light)
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#202124"),
-        (QPalette.ColorRole.Base, "#181818"),
-        (QPalette.ColorRole.Text, "#e8eaed"),
-        (QPalette.ColorRole.WindowText, "#e8eaed"),
-    ):
-        dark.setColor(role, QColor(colour))
     try:
-        app.setPalette(dark)
+        app.setPalette(dark_palette())
         qtbot.waitUntil(lambda: log_colour() == "#e3b341", timeout=5_000)
         assert "#e3b341" in w.form.model_warning.styleSheet()
         assert w.log_view.lines()[-1].endswith("disk almost full")  # no line lost in the redraw
     finally:
         app.setPalette(light)
+
+
+def test_status_icons_contrast_with_the_table_on_light_and_dark_palettes(qtbot, clips):
+    """The finished states' icons must be seen on the table's base colour, light or dark (the style's black
+    stop square vanished on a dark palette)."""
+    info = probe(clips["short"])
+    model = QueueModel()
+    statuses = (Status.CANCELLED, Status.DONE, Status.FAILED)
+    for status in statuses:
+        item = QueueItem(clips["short"], info, JobPrefs())
+        item.status = status
+        model.add(item)
+    table = QueueTable(model)
+    qtbot.addWidget(table)
+    table.resize(900, 200)
+    table.show()
+    qtbot.waitExposed(table)
+
+    def icon_colour(row: int) -> QColor:
+        """The mean colour of the icon's opaque pixels, as the table gets it from the model."""
+        icon = model.data(model.index(row, QueueModel.STATUS), Qt.ItemDataRole.DecorationRole)
+        assert icon is not None and not icon.isNull(), statuses[row]
+        image = icon.pixmap(16, 16).toImage()
+        seen = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
+        opaque = [c for c in seen if c.alpha() > 128]
+        assert len(opaque) > 20, statuses[row]
+        n = len(opaque)
+        return QColor(
+            round(sum(c.red() for c in opaque) / n),
+            round(sum(c.green() for c in opaque) / n),
+            round(sum(c.blue() for c in opaque) / n),
+        )
+
+    app = QApplication.instance()
+    original = app.palette()
+    try:
+        for name, palette in (("light", app.style().standardPalette()), ("dark", dark_palette())):
+            app.setPalette(palette)
+            base = palette.color(QPalette.ColorRole.Base)
+            qtbot.waitUntil(lambda base=base: table.palette().color(QPalette.ColorRole.Base) == base, timeout=5_000)
+            for row, status in enumerate(statuses):
+                ratio = contrast(icon_colour(row), base)
+                assert ratio >= 3.0, f"{status} icon on the {name} palette: contrast {ratio:.2f}"
+            # and on screen: the cancelled row's icon (left of its words) has pixels that stand out
+            table.viewport().repaint()
+            shot = table.viewport().grab().toImage()
+            cell = table.visualRect(model.index(0, QueueModel.STATUS))
+            standing_out = sum(
+                contrast(shot.pixelColor(x, y), base) >= 3.0
+                for x in range(cell.left(), cell.left() + 20)  # the icon; the words start further right
+                for y in range(cell.top(), cell.bottom())
+            )
+            assert standing_out >= 30, f"cancelled icon hardly visible on the {name} palette"
+    finally:
+        app.setPalette(original)
 
 
 def test_every_control_has_a_tooltip_and_shortcuts_exist(make_window):

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QW
 
 from .queue_table import QueueItem, Status, human_time
 
+RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"  # QueueProgress.state
+
 
 @dataclass(frozen=True)
 class QueueProgress:
@@ -21,6 +23,7 @@ class QueueProgress:
     elapsed: float = 0.0  # seconds the jobs have run, summed
     fps: float = 0.0  # frames done per second of running
     eta: float | None = None  # seconds left at that speed
+    state: str = RUNNING  # a speed and time left are shown only while a job runs
 
 
 class ProgressPanel(QWidget):
@@ -86,14 +89,16 @@ class ProgressPanel(QWidget):
             return
         self.job_bar.setRange(0, 1000)
         self.job_bar.setValue(int(item.fraction * 1000))
-        paused = " · paused" if item.status == Status.PAUSED else ""
-        self.job_stats.setText(
-            f"{item.frames_done:,} / {total:,} frames · {item.fps:.1f} fps · "
-            f"ETA {human_time(item.eta)} · elapsed {human_time(item.elapsed)}{paused}"
-        )
+        frames = f"{item.frames_done:,} / {total:,} frames"
+        elapsed = f"elapsed {human_time(item.elapsed)}"
+        if item.status == Status.PAUSED and not item.pending:  # stopped: its last speed and ETA are stale
+            self.job_stats.setText(f"{frames} · paused · {elapsed}")
+            return
+        pending = f" · {item.pending} after this chunk" if item.pending else ""
+        self.job_stats.setText(f"{frames} · {item.fps:.1f} fps · ETA {human_time(item.eta)} · {elapsed}{pending}")
 
     def show_queue(self, q: QueueProgress) -> None:
-        """The queue's bar and numbers; no speed or ETA before any job has run."""
+        """The queue's bar and numbers; a speed and ETA only while a job runs, else what state it is in."""
         self.queue_label.setText(f"Queue: {q.jobs_done} of {q.jobs_total} done" if q.jobs_total else "Queue empty")
         self.queue_bar.setValue(int(1000 * q.frames_done / q.frames_total) if q.frames_total else 0)
         if not q.frames_total:
@@ -101,8 +106,13 @@ class ProgressPanel(QWidget):
             return
         parts = [f"{q.frames_done:,} / {q.frames_total:,} frames"]
         if q.elapsed > 0:
-            parts.append(f"{q.fps:.1f} fps")
-            if q.frames_done < q.frames_total:
-                parts.append(f"ETA {human_time(q.eta)}")
+            if q.state == RUNNING:
+                parts.append(f"{q.fps:.1f} fps")
+                if q.frames_done < q.frames_total:
+                    parts.append(f"ETA {human_time(q.eta)}")
+            elif q.state == PAUSED:
+                parts.append("paused")
+            else:
+                parts.append("finished" if q.frames_done >= q.frames_total else "stopped")
             parts.append(f"elapsed {human_time(q.elapsed)}")
         self.queue_stats.setText(" · ".join(parts))

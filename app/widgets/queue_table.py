@@ -17,10 +17,20 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QRect,
+    QRectF,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QPalette
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QIcon,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -78,6 +88,8 @@ class QueueItem:
     elapsed: float = 0.0
     message: str = ""  # what it is doing, why it failed, or where the output went
     output: Path | None = None
+    # "pausing" or "cancelling": asked for, but the job still finishes its chunk in progress (minutes on a CPU)
+    pending: str = ""
 
     @property
     def name(self) -> str:
@@ -300,6 +312,8 @@ class QueueModel(QAbstractTableModel):
 
 def status_text(it: QueueItem) -> str:
     """The status column's words, e.g. 'Running 45% · 12.3 fps'."""
+    if it.status.active and it.pending:
+        return f"{it.pending.capitalize()} {it.fraction:.0%}"
     if it.status == Status.PREPARING:
         return it.message or "Preparing model…"
     if it.status in (Status.RUNNING, Status.PAUSED):
@@ -310,18 +324,45 @@ def status_text(it: QueueItem) -> str:
     return it.status.value
 
 
-def _status_icon(status: Status):
+def _status_icon(status: Status) -> QIcon | None:
+    """The icon beside a finished job's status (active jobs show a progress bar instead)."""
+    if status == Status.CANCELLED:
+        return _stop_icon()
     style = QApplication.style()
     pixmap = {
-        Status.WAITING: None,
-        Status.PREPARING: QStyle.StandardPixmap.SP_BrowserReload,
-        Status.RUNNING: QStyle.StandardPixmap.SP_MediaPlay,
-        Status.PAUSED: QStyle.StandardPixmap.SP_MediaPause,
-        Status.DONE: QStyle.StandardPixmap.SP_DialogApplyButton,
-        Status.FAILED: QStyle.StandardPixmap.SP_MessageBoxCritical,
-        Status.CANCELLED: QStyle.StandardPixmap.SP_MediaStop,
-    }[status]
+        Status.DONE: QStyle.StandardPixmap.SP_DialogApplyButton,  # green tick: reads on light and dark
+        Status.FAILED: QStyle.StandardPixmap.SP_MessageBoxCritical,  # red disc: reads on light and dark
+    }.get(status)
     return style.standardIcon(pixmap) if pixmap is not None and style is not None else None
+
+
+def _stop_icon() -> QIcon:
+    """A grey stop square drawn in the palette's text colour, toned down towards the base.
+
+    Why not the style's SP_MediaStop: Fusion draws it black, invisible on a dark palette.
+    """
+    palette = QApplication.palette()
+    text = palette.color(QPalette.ColorRole.Text)
+    base = palette.color(QPalette.ColorRole.Base)
+    colour = QColor(
+        round(0.7 * text.red() + 0.3 * base.red()),
+        round(0.7 * text.green() + 0.3 * base.green()),
+        round(0.7 * text.blue() + 0.3 * base.blue()),
+    )
+    icon = QIcon()
+    for size in (16, 24, 32, 48):  # drawn at each size, so high-DPI screens get sharp edges
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        side = size * 0.625
+        corner = size / 8
+        painter.drawRoundedRect(QRectF((size - side) / 2, (size - side) / 2, side, side), corner, corner)
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
 
 
 def _error_colour() -> QColor:
