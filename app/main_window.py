@@ -12,16 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QColor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
+    QIcon,
     QImage,
     QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -52,6 +57,15 @@ from .worker import Capabilities, Engine, preview_key
 
 STATUS_TIMEOUT_MS = 15000
 PREVIEW_CACHE_SIZE = 8  # model previews kept (two x4 images each: ~22 MB for 640x360 input)
+# The style's one-colour glyphs: Fusion draws them black whatever the palette (unseen on a dark one), so
+# the window redraws them in its text colour. Its other icons (folder, bin, reload) carry their own outlines.
+GLYPH_ICONS = (
+    QStyle.StandardPixmap.SP_MediaPlay,
+    QStyle.StandardPixmap.SP_MediaPause,
+    QStyle.StandardPixmap.SP_MediaStop,
+    QStyle.StandardPixmap.SP_ArrowUp,
+    QStyle.StandardPixmap.SP_ArrowDown,
+)
 VIDEO_FILTER = (
     "Videos (*.mp4 *.m4v *.mkv *.mov *.webm *.avi *.mpg *.mpeg *.ts *.m2ts *.mts *.wmv *.flv *.y4m *.ogv);;"
     "All files (*)"
@@ -67,6 +81,22 @@ def _ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
     box.setEscapeButton(keep_button)
     box.exec()
     return box.clickedButton() is quit_button
+
+
+def tinted_icon(icon: QIcon, colour: QColor, disabled: QColor) -> QIcon:
+    """The icon's shape filled with one colour (``disabled`` for its disabled look, like the label beside it),
+    drawn at menu, toolbar and high-DPI sizes."""
+    tinted = QIcon()
+    for size in (16, 24, 32, 48, 64):
+        shape = icon.pixmap(QSize(size, size), 1.0).toImage()
+        for mode, fill in ((QIcon.Mode.Normal, colour), (QIcon.Mode.Disabled, disabled)):
+            image = shape.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+            painter = QPainter(image)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)  # keeps the alpha
+            painter.fillRect(image.rect(), fill)
+            painter.end()
+            tinted.addPixmap(QPixmap.fromImage(image), mode)
+    return tinted
 
 
 def paths_from_mime(mime: QMimeData) -> list[str]:
@@ -97,6 +127,7 @@ class MainWindow(QMainWindow):
         report_error: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__()
+        self._icon_of: dict[QAction, QStyle.StandardPixmap] = {}  # redrawn when the palette changes
         self.settings = settings or AppSettings()
         self.confirm = confirm or (lambda title, text: _ask_yes_no(self, title, text))
         self.report_error = report_error or self._show_error_box
@@ -212,10 +243,36 @@ class MainWindow(QMainWindow):
         a.setToolTip(tip)
         a.setStatusTip(tip)
         if icon is not None:
-            a.setIcon(self.style().standardIcon(icon))
+            self._set_icon(a, icon)
         a.triggered.connect(slot)
         self.addAction(a)  # shortcuts work even while the menu bar is hidden
         return a
+
+    def _icon(self, which: QStyle.StandardPixmap) -> QIcon:
+        """The style's icon; its black glyphs drawn in the window text colour, to read on light and dark."""
+        icon = self.style().standardIcon(which)
+        if which in GLYPH_ICONS:
+            palette = self.palette()
+            return tinted_icon(
+                icon,
+                palette.color(QPalette.ColorRole.WindowText),
+                palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText),
+            )
+        return icon
+
+    def _set_icon(self, action: QAction, which: QStyle.StandardPixmap) -> None:
+        """Give an action a style icon, remembered for palette changes; drawn only when it changes
+        (the pause action's icon is set at every state change)."""
+        if self._icon_of.get(action) != which:
+            self._icon_of[action] = which
+            action.setIcon(self._icon(which))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A switch between light and dark: the glyph icons take the new text colour."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            for action, which in self._icon_of.items():
+                action.setIcon(self._icon(which))
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
@@ -510,10 +567,9 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(has_waiting or c.paused)
         self.pause_action.setEnabled(c.busy)
         self.pause_action.setText("&Resume" if c.paused else "&Pause")
-        self.pause_action.setIcon(
-            self.style().standardIcon(
-                QStyle.StandardPixmap.SP_MediaPlay if c.paused else QStyle.StandardPixmap.SP_MediaPause
-            )
+        self._set_icon(
+            self.pause_action,
+            QStyle.StandardPixmap.SP_MediaPlay if c.paused else QStyle.StandardPixmap.SP_MediaPause,
         )
         self.cancel_action.setEnabled(c.busy or c.queue_running)
         self.start_item_action.setEnabled(Status.WAITING in statuses)
@@ -525,11 +581,21 @@ class MainWindow(QMainWindow):
         self.remove_action.setEnabled(bool(items) and not any(it.id == c.current_id for it in items))
         self.retry_action.setEnabled(bool(statuses & {Status.FAILED, Status.CANCELLED}))
         self.clear_action.setEnabled(any(it.status == Status.DONE for it in c.model.items()))
-        running = c.current
-        title = "VRT Upscaler"
-        if running is not None:
-            title = f"{running.fraction:.0%} · {running.name} — VRT Upscaler"
-        self.setWindowTitle(title)
+        self.setWindowTitle(self._window_title())
+
+    def _window_title(self) -> str:
+        """The running job's progress, and a pause or cancel under way, as the status column words them:
+        the task bar shows the title while the window is hidden."""
+        item = self.controller.current
+        if item is None:
+            return "VRT Upscaler"
+        if item.pending:
+            state = f"{item.pending.capitalize()} "
+        elif item.status == Status.PAUSED:
+            state = "Paused "
+        else:
+            state = ""
+        return f"{state}{item.fraction:.0%} · {item.name} — VRT Upscaler"
 
     def _update_progress(self) -> None:
         self.progress.show_job(self.controller.current)
@@ -542,9 +608,7 @@ class MainWindow(QMainWindow):
             if self._shown is not None and self._shown[2]:
                 self._set_preview_status(f"Frame {self._shown[1]} · {item.status.value.lower()}", over_picture=False)
         if item_id == self.controller.current_id:
-            item = self.controller.current
-            if item is not None:
-                self.setWindowTitle(f"{item.fraction:.0%} · {item.name} — VRT Upscaler")
+            self.setWindowTitle(self._window_title())
         if item_id in self.table.selected_ids():
             self._update_actions()
             self._update_scope()

@@ -535,6 +535,35 @@ def test_status_bar_says_paused_once_the_pause_took_effect(make_window, qtbot, t
     assert item.frames_done < 240  # the second pause came while there was work left
 
 
+def test_window_title_says_pausing_then_paused_and_drops_it_on_resume(make_window, qtbot, tmp_path):
+    """The title (what the task bar shows of a hidden window) tells a paused job from a running one, in the
+    status column's words: "Pausing" until the chunk in progress ends, then "Paused"."""
+    clip = make_test_clip(tmp_path / "pause.mp4", 160, 120, 240, audio=False)
+    w = make_window()
+    use_bicubic(w, tmp_path)
+    w.form.chunk_spin.setValue(4)
+    add_and_wait(qtbot, w, clip, expect=1)
+    item = w.controller.model.item(0)
+    assert w.windowTitle() == "VRT Upscaler"
+
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+    assert w.windowTitle() == f"{item.fraction:.0%} · pause.mp4 — VRT Upscaler"
+    w.pause_action.trigger()
+    assert w.windowTitle() == f"Pausing {item.fraction:.0%} · pause.mp4 — VRT Upscaler"
+    took_effect: list[int] = []
+    w.engine.jobPaused.connect(took_effect.append)
+    qtbot.waitUntil(lambda: took_effect == [item.id], timeout=10_000)
+    assert w.windowTitle() == f"Paused {item.fraction:.0%} · pause.mp4 — VRT Upscaler"
+
+    w.pause_action.trigger()  # Resume
+    assert w.windowTitle() == f"{item.fraction:.0%} · pause.mp4 — VRT Upscaler"
+    w.cancel_action.trigger()
+    assert w.windowTitle().startswith("Cancelling ")
+    qtbot.waitUntil(lambda: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    assert w.windowTitle() == "VRT Upscaler"
+
+
 def test_progress_line_shows_no_live_speed_once_the_queue_stopped_or_finished(make_window, qtbot, clips, tmp_path):
     """After a cancel the queue's line says it stopped (no last fps and ETA left standing); the cancel itself
     is shown at once; after the queue's end the line says it finished."""
@@ -1174,6 +1203,55 @@ def test_status_icons_contrast_with_the_table_on_light_and_dark_palettes(qtbot, 
                 for y in range(cell.top(), cell.bottom())
             )
             assert standing_out >= 30, f"cancelled icon hardly visible on the {name} palette"
+    finally:
+        app.setPalette(original)
+
+
+def test_toolbar_icons_contrast_with_the_toolbar_on_light_and_dark_palettes(make_window, qtbot, clips):
+    """Fusion draws its play, pause, stop and arrow icons black: unseen on a dark toolbar. They must take the
+    palette's text colour, and follow a switch between light and dark."""
+    w = make_window()
+    add_and_wait(qtbot, w, clips["short"], expect=1)
+    w.table.select_ids([w.controller.model.item(0).id])
+    toolbar = w.toolbar
+    glyphs = (w.start_action, w.pause_action, w.cancel_action, w.move_up_action, w.move_down_action)
+    assert all(a in toolbar.actions() for a in glyphs)
+
+    def mean_colour(action) -> QColor:
+        """The mean colour of the icon's opaque pixels at the toolbar's size."""
+        image = action.icon().pixmap(toolbar.iconSize(), 1.0).toImage()
+        opaque = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
+        opaque = [c for c in opaque if c.alpha() > 128]
+        assert len(opaque) > 20, action.text()
+        n = len(opaque)
+        return QColor(*(round(sum(getattr(c, part)() for c in opaque) / n) for part in ("red", "green", "blue")))
+
+    app = QApplication.instance()
+    original = app.palette()
+    try:
+        for name, palette in (("light", app.style().standardPalette()), ("dark", dark_palette())):
+            app.setPalette(palette)
+            background = palette.color(QPalette.ColorRole.Window)
+            qtbot.waitUntil(
+                lambda bg=background: toolbar.palette().color(QPalette.ColorRole.Window) == bg, timeout=5_000
+            )
+            for action in glyphs:
+                ratio = contrast(mean_colour(action), background)
+                assert ratio >= 3.0, f"{action.text()} icon on the {name} palette: contrast {ratio:.2f}"
+            # and on screen: every enabled toolbar button's icon (left of its words) has pixels that stand out
+            for action in toolbar.actions():
+                if action.icon().isNull() or not action.isEnabled():
+                    continue
+                button = toolbar.widgetForAction(action)
+                button.repaint()
+                shot = button.grab().toImage()
+                icon_width = toolbar.iconSize().width() + 4  # the words start further right
+                standing_out = sum(
+                    contrast(shot.pixelColor(x, y), background) >= 3.0
+                    for x in range(min(icon_width, shot.width()))
+                    for y in range(shot.height())
+                )
+                assert standing_out >= 20, f"{action.text()} icon hardly visible on the {name} palette"
     finally:
         app.setPalette(original)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -113,8 +114,6 @@ def test_resume_after_kill_9_gives_the_same_file(tmp_path):
     killed = tmp_path / "killed.mp4"
     work = tmp_path / f".{killed.name}.vrt-work"
     proc = subprocess.Popen([*cmd, str(killed), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import time
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(work.glob("seg_*.mkv"))) < 2 and proc.poll() is None:
         time.sleep(0.05)
@@ -432,3 +431,41 @@ def test_between_chunks_gets_the_jobs_model_before_each_chunk_and_while_paused(s
     assert previews[0].frame_index == 13
     np.testing.assert_array_equal(previews[0].upscaled, preview_frame(small_clip, 13, JobSettings(**settings)).upscaled)
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_time_spent_paused_is_left_out_of_elapsed_fps_and_eta(small_clip, tmp_path):
+    """A pause of seconds between chunks must not count as work: elapsed does not jump across it, and fps
+    and ETA stay those of the frames upscaled (before, a long pause made fps fall and ETA grow)."""
+    settings = JobSettings(model="bicubic", chunk=4, chunk_overlap=0, segment_frames=4, codec="ffv1")
+    token = CancelToken()
+    progress: list[Progress] = []
+    pause_seconds = 1.5
+    paused: list[float] = []  # monotonic times the pause began and ended
+
+    def resume() -> None:
+        paused.append(time.monotonic())
+        token.resume()
+
+    def on_event(event) -> None:
+        if isinstance(event, Progress):
+            progress.append(event)
+            if len(progress) == 1:  # the job waits before its next chunk
+                paused.append(time.monotonic())
+                token.pause()
+                threading.Timer(pause_seconds, resume).start()
+
+    began = time.monotonic()
+    event = JobRunner().run(Job(small_clip, tmp_path / "out.mkv", settings), on_event, token)
+    wall = time.monotonic() - began
+    assert isinstance(event, Finished), event
+    assert len(progress) == 4 and paused[1] - paused[0] >= pause_seconds
+    waited = paused[1] - paused[0]
+    assert event.seconds <= wall - waited + 0.3, (event.seconds, wall, waited)
+    last = progress[-1]
+    assert last.elapsed_seconds <= wall - waited + 0.3, (last, wall, waited)
+    across = progress[1].elapsed_seconds - progress[0].elapsed_seconds  # one chunk's work, no pause in it
+    assert across < waited - 0.5, (progress[0], progress[1], waited)
+    for p in progress:
+        assert p.fps == pytest.approx(p.frames_done / p.elapsed_seconds)
+        if p.frames_done < p.frames_total:
+            assert p.eta_seconds == pytest.approx((p.frames_total - p.frames_done) / p.fps)

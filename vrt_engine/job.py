@@ -42,7 +42,7 @@ class Progress:
     frames_total: int
     fps: float
     eta_seconds: float | None
-    elapsed_seconds: float
+    elapsed_seconds: float  # since the job started, less the time it spent paused
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class LogLine:
 class Finished:
     output: Path
     frames: int
-    seconds: float
+    seconds: float  # working time: like Progress.elapsed_seconds, time spent paused is left out
 
 
 @dataclass(frozen=True)
@@ -107,18 +107,25 @@ class CancelToken:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def wait_while_paused(self, idle: Callable[[], None] | None = None, interval: float = 0.2) -> None:
-        """Return once not paused; ``idle`` runs now and every ``interval`` seconds while paused.
+    def wait_while_paused(self, idle: Callable[[], None] | None = None, interval: float = 0.2) -> float:
+        """Return once not paused, with the seconds spent paused here (0.0 when it was not paused);
+        ``idle`` runs now and every ``interval`` seconds while paused.
 
         Why ``idle``: the job's thread is the one holding the model, so work that needs the same model
         (a preview the user asked for) is done here, between chunks, instead of waiting for the job's end.
+        Why the seconds: the job leaves them out of its elapsed time, fps and ETA.
         """
-        if idle is None:
-            self._running.wait()
-            return
-        idle()
-        while not self._running.wait(interval):
+        began = time.monotonic()
+        paused = self.paused
+        if idle is not None:
             idle()
+        if not paused:  # a pause that came while ``idle`` ran counts from here
+            began = time.monotonic()
+        while not self._running.wait(interval):
+            paused = True
+            if idle is not None:
+                idle()
+        return time.monotonic() - began if paused else 0.0
 
 
 class JobCancelled(Exception):
@@ -398,6 +405,7 @@ class JobRunner:
             return out.transpose(0, 3, 1, 2)[None]
 
         start_time = time.monotonic()
+        paused_seconds = 0.0  # time waited for a resume: no work was done, so not in elapsed, fps or ETA
         frames_total = info.frame_count
         frames_at_start = plan.final_before(groups[done - 1][1]) if done else 0
         out_w, out_h = info.width * runner.scale, info.height * runner.scale
@@ -413,7 +421,7 @@ class JobRunner:
             written = frames_at_start
             try:
                 for k in range(replay_from, first_chunk):
-                    token.wait_while_paused(idle)
+                    paused_seconds += token.wait_while_paused(idle)
                     if token.cancelled:
                         raise JobCancelled
                     blender.add(k, upscale(k, window.get(*plan[k])))
@@ -424,7 +432,7 @@ class JobRunner:
                     )
                     try:
                         for k in range(groups[g][0], groups[g][1] + 1):
-                            token.wait_while_paused(idle)
+                            paused_seconds += token.wait_while_paused(idle)
                             if token.cancelled:
                                 raise JobCancelled
                             lq = window.get(*plan[k])
@@ -437,7 +445,7 @@ class JobRunner:
                             if last is not None:
                                 src = lq[last[0] - plan[k][0]]
                                 emit(PreviewPair(last[0], _to8(bicubic_upscale(src, runner.scale)), _to8(last[1])))
-                            elapsed = time.monotonic() - start_time
+                            elapsed = time.monotonic() - start_time - paused_seconds
                             rate = (written - frames_at_start) / elapsed if elapsed > 0 else 0.0
                             eta = (frames_total - written) / rate if rate > 0 else None
                             emit(Progress(written, frames_total, rate, eta, elapsed))
@@ -455,7 +463,7 @@ class JobRunner:
         else:
             video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles, warn=warn)
         shutil.rmtree(work, ignore_errors=True)
-        seconds = time.monotonic() - start_time
+        seconds = time.monotonic() - start_time - paused_seconds
         return Finished(job.output, frames_total, seconds)
 
 

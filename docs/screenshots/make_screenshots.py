@@ -166,11 +166,13 @@ def main() -> int:
         while c.move([harbour.id], 1):  # to the end of the queue
             pass
         city = next(i for i in items if i.path.name == "city_walk.mkv")
+        took_effect: list[int] = []
+        w.engine.jobPaused.connect(took_effect.append)
         c.start()
         wait_for(lambda: city.status in (Status.RUNNING, Status.PAUSED) and city.fraction > 0.4)
         c.pause()
-        wait_for(lambda: city.status == Status.PAUSED)
-        pump(1.0)
+        # a pause takes effect after the chunk in progress: until then the queue says "Pausing"
+        wait_for(lambda: city.id in took_effect and city.status == Status.PAUSED and not city.pending)
         w.table.select_ids([harbour.id])
         wait_for(lambda: w._shown is not None and w._shown[0] == harbour.id and w._shown[2], window=w)
         w.preview.view.fit()
