@@ -20,13 +20,13 @@ KERNEL = 3
 KERNEL_POSITIONS = KERNEL * KERNEL
 
 
-def _kernel_grid(h: int, w: int) -> tuple[Tensor, Tensor]:
-    """Sampling positions of a 3x3 kernel centred on every pixel: (1, 1, 9, H, W) for y and for x."""
+def _kernel_grid(h: int, w: int) -> Tensor:
+    """Sampling positions (x, y) of a 3x3 kernel centred on every pixel: (1, 1, 9, H, W, 2)."""
     ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
     ky, kx = np.divmod(np.arange(KERNEL_POSITIONS), KERNEL)
     grid_y = ys[None] + (ky - 1).astype(np.float32)[:, None, None]
     grid_x = xs[None] + (kx - 1).astype(np.float32)[:, None, None]
-    return constant(grid_y[None, None]), constant(grid_x[None, None])
+    return constant(np.stack((grid_x, grid_y), axis=-1)[None, None])
 
 
 def modulated_deform_conv(
@@ -42,13 +42,12 @@ def modulated_deform_conv(
     n, c, h, w = x.shape
     g = deformable_groups
     out_channels = weight.shape[0]
-    pairs = offset.reshape(n, g, KERNEL_POSITIONS, 2, h, w)
-    base_y, base_x = _kernel_grid(h, w)
-    pos_y = base_y + pairs[:, :, :, 0]
-    pos_x = base_x + pairs[:, :, :, 1]
-    grid_x = 2.0 * pos_x / max(w - 1, 1) - 1.0
-    grid_y = 2.0 * pos_y / max(h - 1, 1) - 1.0
-    grid = ops.stack((grid_x, grid_y), axis=-1).reshape(n * g, KERNEL_POSITIONS * h, w, 2)
+    # (dy, dx) pairs to (dx, dy) last, by a flip and one transpose: slicing them apart is slow on CPU
+    pairs = ops.flip(offset.reshape(n, g, KERNEL_POSITIONS, 2, h, w), (3,)).transpose(0, 1, 2, 4, 5, 3)
+    # positions to grid_sample's [-1, 1]; a product, not a division (layers.gelu says why)
+    to_unit = constant(np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32))
+    grid = (_kernel_grid(h, w) + pairs) * to_unit - 1.0
+    grid = grid.reshape(n * g, KERNEL_POSITIONS * h, w, 2)
     groups = x.reshape(n * g, c // g, h, w)
     sampled = ops.grid_sample(groups, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     sampled = sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w)

@@ -61,6 +61,18 @@ def shift_mask_array(d: int, h: int, w: int, window: Window, shift: Window) -> n
     return np.where(diff != 0, MASK_VALUE, 0.0).astype(np.float32)
 
 
+@lru_cache(maxsize=64)
+def attention_masks(d: int, h: int, w: int, window: Window, shift: Window) -> tuple[np.ndarray, np.ndarray]:
+    """The shift mask shaped to add to attention scores as they are, so no slicing runs on the device.
+
+    Self attention: (1, windows, 1, N, N). Mutual attention uses the first frame's block of it, as the
+    reference does: (1, windows, 1, 1, N/2, N/2).
+    """
+    mask = shift_mask_array(d, h, w, window, shift)
+    n = mask.shape[-1]
+    return mask[None, :, None], np.ascontiguousarray(mask[None, :, None, None, : n // 2, : n // 2])
+
+
 @lru_cache(maxsize=16)
 def relative_position_index(window: Window) -> np.ndarray:
     """(N, N) index into the relative position bias table for every pair of tokens in a window."""
@@ -104,7 +116,12 @@ def roll3(x: Tensor, shifts: Window) -> Tensor:
 
 
 class WindowAttention(nn.Cell):
-    """Multi-head self attention in a window, plus mutual attention between its two frames if enabled."""
+    """Multi-head self attention in a window, plus mutual attention between its two frames if enabled.
+
+    Written for MindSpore's CPU kernels, where StridedSlice copies run at a few hundred MB/s: q, k and v
+    come out of one projection by Split, the two frames of a mutual window are paired by a reshape and
+    one flip instead of four slices, and masks arrive already cut and shaped (see TMSAG).
+    """
 
     def __init__(self, dim: int, window: Window, num_heads: int, qkv_bias: bool, mut_attn: bool):
         super().__init__()
@@ -126,37 +143,52 @@ class WindowAttention(nn.Cell):
         else:
             self.proj = dense(dim, dim)
 
-    def _split_heads(self, qkv: Tensor, b: int, n: int, c: int) -> Tensor:
-        return qkv.reshape(b, n, 3, self.num_heads, c // self.num_heads).transpose(2, 0, 3, 1, 4)
+    def _heads(self, t: Tensor, b: int, n: int) -> Tensor:
+        """(B, N, C) -> (B, heads, N, C/heads)."""
+        return t.reshape(b, n, self.num_heads, -1).transpose(0, 2, 1, 3)
 
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, bias: Tensor | None) -> Tensor:
-        b, heads, n, head_dim = q.shape
-        attn = ops.matmul(q * self.scale, k.swapaxes(-2, -1))
-        if bias is not None:
-            attn = attn + bias
+    def _qkv(self, linear: nn.Cell, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        b, n, _ = x.shape
+        q, k, v = ops.split(linear(x), self.dim, axis=-1)
+        return self._heads(q * self.scale, b, n), self._heads(k, b, n), self._heads(v, b, n)
+
+    @staticmethod
+    def _masked_softmax(attn: Tensor, mask: Tensor | None) -> Tensor:
+        """Softmax over the last axis; mask is (1, windows, 1, ..., n, n) against attn (B*windows, ...)."""
         if mask is not None:
-            windows = mask.shape[0]
-            attn = attn.reshape(b // windows, windows, heads, n, n) + mask[:, :n, :n].unsqueeze(1).unsqueeze(0)
-            attn = attn.reshape(-1, heads, n, n)
-        attn = ops.softmax(attn, axis=-1)
-        return ops.matmul(attn, v).swapaxes(1, 2).reshape(b, n, heads * head_dim)
+            shape = attn.shape
+            attn = (attn.reshape((-1, mask.shape[1]) + shape[1:]) + mask).reshape(shape)
+        return ops.softmax(attn, axis=-1)
 
-    def construct(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+    def _self_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
         b, n, c = x.shape
-        qkv = self._split_heads(self.qkv_self(x), b, n, c)
+        q, k, v = self._qkv(self.qkv_self, x)
         index = constant(self.relative_position_index[:n, :n].reshape(-1), np.int32)
         bias = ops.gather(self.relative_position_bias_table, index, 0).reshape(n, n, -1)
-        bias = bias.transpose(2, 0, 1).unsqueeze(0)
-        out = self._attend(qkv[0], qkv[1], qkv[2], mask, bias)
+        attn = ops.matmul(q, k.swapaxes(-2, -1)) + bias.transpose(2, 0, 1).unsqueeze(0)
+        out = ops.matmul(self._masked_softmax(attn, mask), v)
+        return out.swapaxes(1, 2).reshape(b, n, c)
+
+    def _mutual_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """Frame 2's queries against frame 1's keys/values, then frame 1's against frame 2's.
+
+        Tokens of a (2, h, w) window are ordered frame by frame, so (B, heads, 2, N/2, d) holds the two
+        frames; flipping the queries' frame axis pairs q2 with k1 and q1 with k2 in one batched product,
+        and the result comes out in the order (first frame aligned, second frame aligned).
+        """
+        b, n, c = x.shape
+        pos = ops.tile(self.position_bias, (1, 2, 1))
+        q, k, v = self._qkv(self.qkv_mut, x + pos)
+        half = (b, self.num_heads, 2, n // 2, c // self.num_heads)
+        q = ops.flip(q.reshape(half), (2,))
+        attn = ops.matmul(q, k.reshape(half).swapaxes(-2, -1))
+        out = ops.matmul(self._masked_softmax(attn, mask), v.reshape(half))
+        return out.transpose(0, 2, 3, 1, 4).reshape(b, n, c)
+
+    def construct(self, x: Tensor, mask: Tensor | None = None, mutual_mask: Tensor | None = None) -> Tensor:
+        out = self._self_attention(x, mask)
         if self.mut_attn:
-            pos = ops.tile(self.position_bias, (1, 2, 1))
-            qkv = self._split_heads(self.qkv_mut(x + pos), b, n, c)
-            q1, q2 = ops.chunk(qkv[0], 2, axis=2)
-            k1, k2 = ops.chunk(qkv[1], 2, axis=2)
-            v1, v2 = ops.chunk(qkv[2], 2, axis=2)
-            first_aligned = self._attend(q2, k1, v1, mask, None)
-            second_aligned = self._attend(q1, k2, v2, mask, None)
-            out = ops.cat((ops.cat((first_aligned, second_aligned), axis=1), out), axis=2)
+            out = ops.cat((self._mutual_attention(x, mutual_mask), out), axis=2)
         return self.proj(out)
 
 
@@ -183,7 +215,7 @@ class TMSA(nn.Cell):
         self.norm2 = layer_norm(dim)
         self.mlp = GegluMlp(dim, int(dim * mlp_ratio))
 
-    def _attention_part(self, x: Tensor, mask: Tensor | None) -> Tensor:
+    def _attention_part(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
         b, d, h, w, c = x.shape
         window, shift = effective_window((d, h, w), self.window, self.shift)
         x = self.norm1(x)
@@ -197,7 +229,7 @@ class TMSA(nn.Cell):
         if shifted:
             x = roll3(x, (-shift[0], -shift[1], -shift[2]))
         windows = window_partition(x, window)
-        windows = self.attn(windows, mask if shifted else None)
+        windows = self.attn(windows, mask, mutual_mask) if shifted else self.attn(windows)
         x = window_reverse(windows, window, b, dp, hp, wp)
         if shifted:
             x = roll3(x, shift)
@@ -205,8 +237,8 @@ class TMSA(nn.Cell):
             x = x[:, :d, :h, :w, :]
         return self.drop_path(x)
 
-    def construct(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        x = x + self._attention_part(x, mask)
+    def construct(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
+        x = x + self._attention_part(x, mask, mutual_mask)
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
@@ -249,10 +281,12 @@ class TMSAG(nn.Cell):
         dp = -(-d // window[0]) * window[0]
         hp = -(-h // window[1]) * window[1]
         wp = -(-w // window[2]) * window[2]
-        mask = constant(shift_mask_array(dp, hp, wp, window, shift)) if len(self.blocks) > 1 else None
+        mask = mutual_mask = None
+        if len(self.blocks) > 1:
+            mask, mutual_mask = (constant(m) for m in attention_masks(dp, hp, wp, window, shift))
         x = x.transpose(0, 2, 3, 4, 1)
         for block in self.blocks:
-            x = block(x, mask)
+            x = block(x, mask, mutual_mask)
         return x.transpose(0, 4, 1, 2, 3)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from mindspore import Parameter, Tensor, nn, ops
+from mindspore import Generator, Parameter, Tensor, nn, ops
+from mindspore import dtype as mstype
 from mindspore.common.initializer import HeUniform, Uniform, initializer
 
+SQRT1_2 = 0.7071067811865476  # 1 / sqrt(2)
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default; MindSpore's default (1e-7) would drift.
 
 
@@ -140,7 +142,16 @@ class GegluMlp(nn.Cell):
         self.fc2 = dense(hidden_features, out_features)
 
     def construct(self, x: Tensor) -> Tensor:
-        return self.fc2(ops.gelu(self.fc11(x), approximate="none") * self.fc12(x))
+        return self.fc2(gelu(self.fc11(x)) * self.fc12(x))
+
+
+def gelu(x: Tensor) -> Tensor:
+    """Exact GELU, x * (1 + erf(x / sqrt 2)) / 2, written as torch's CPU kernel computes it.
+
+    Not ops.gelu: in graph mode it becomes a division, and a compiled graph with any Div in it keeps every
+    intermediate alive until the graph ends (MindSpore 2.10, CPU), which multiplied inference memory.
+    """
+    return x * 0.5 * (1.0 + ops.erf(x * SQRT1_2))
 
 
 class LeakyReLU(nn.Cell):
@@ -178,7 +189,17 @@ class PixelShuffle(nn.Cell):
 
 
 class DropPath(nn.Cell):
-    """Stochastic depth for training; the identity in inference."""
+    """Stochastic depth for training; the identity in inference.
+
+    The masks come from ``DropPath.generator``, one mindspore.Generator shared by every DropPath, so that a
+    trainer can save and restore them (``get_state``/``set_state``) and a resumed run draws the masks of an
+    uninterrupted one. Why not ops.rand: its stream lives inside its kernel (a compiled graph restarts it,
+    ``mindspore.get_rng_state`` does not hold it), and MindSpore 2.10 has no CPU random kernel that takes a
+    generator. So each call advances the generator's offset in place (eager and graph mode alike) and hashes
+    (seed, offset + sample) into uniform numbers. Seed it with ``DropPath.generator.manual_seed``.
+    """
+
+    generator = Generator()
 
     def __init__(self, drop_prob: float):
         super().__init__()
@@ -188,9 +209,28 @@ class DropPath(nn.Cell):
         if self.drop_prob == 0.0 or not self.training:
             return x
         keep = 1.0 - self.drop_prob
-        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-        mask = ops.floor(keep + ops.rand(shape, dtype=x.dtype))
+        n = x.shape[0]
+        # Generator._step is what MindSpore's own random functions call: (seed, offset), then offset += n.
+        seed, offset = self.generator._step(Tensor(n, mstype.int64))
+        u = self.uniform(seed, offset + ops.arange(n, dtype=mstype.int64))
+        mask = (u < keep).astype(x.dtype).reshape((n,) + (1,) * (x.ndim - 1))
         return x / keep * mask
+
+    @staticmethod
+    def mix32(x: Tensor) -> Tensor:
+        """A 32-bit integer hash in int64 tensors: xor-shifts and multiplies by odd constants (from the
+        golden ratio and sqrt 2) below 2**31, so that no product of 32-bit values overflows int64."""
+        x = x & 0xFFFFFFFF
+        x = ((x ^ (x // 65536)) * 0x4F1BBCDD) & 0xFFFFFFFF
+        x = ((x ^ (x // 32768)) * 0x3504F335) & 0xFFFFFFFF
+        return x ^ (x // 65536)
+
+    @staticmethod
+    def uniform(seed: Tensor, counter: Tensor) -> Tensor:
+        """Float32 numbers in [0, 1) on a 2**-24 grid, a function of the int64 seed and counters alone."""
+        key = DropPath.mix32(seed ^ DropPath.mix32(counter // 4294967296))
+        bits = DropPath.mix32(DropPath.mix32(key ^ (counter & 0xFFFFFFFF)))
+        return (bits // 256).astype(mstype.float32) * (1.0 / 16777216)
 
 
 def constant(array: np.ndarray, dtype=np.float32) -> Tensor:

@@ -32,8 +32,8 @@ def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
     """Bilinearly warp x (N, C, H, W) by a flow (N, H, W, 2) in pixels, align_corners=True."""
     h, w = x.shape[-2], x.shape[-1]
     vx, vy = _normalised_grid(x, flow)
-    gx = 2.0 * vx / max(w - 1, 1) - 1.0
-    gy = 2.0 * vy / max(h - 1, 1) - 1.0
+    gx = vx * (2.0 / max(w - 1, 1)) - 1.0  # products, not divisions: layers.gelu says why
+    gy = vy * (2.0 / max(h - 1, 1)) - 1.0
     grid = ops.stack((gx, gy), axis=3)
     return ops.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
 
@@ -48,9 +48,9 @@ def flow_warp_nearest4(x: Tensor, flow: Tensor) -> Tensor:
     vx, vy = _normalised_grid(x, flow)
     outputs = []
     for fx in (ops.floor, ops.ceil):
-        gx = 2.0 * fx(vx) / max(w - 1, 1) - 1.0
+        gx = fx(vx) * (2.0 / max(w - 1, 1)) - 1.0
         for fy in (ops.floor, ops.ceil):
-            gy = 2.0 * fy(vy) / max(h - 1, 1) - 1.0
+            gy = fy(vy) * (2.0 / max(h - 1, 1)) - 1.0
             grid = ops.stack((gx, gy), axis=3)
             outputs.append(ops.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=True))
     return ops.cat(outputs, axis=1)
@@ -86,10 +86,10 @@ class SpyNet(nn.Cell):
         self.finest_level = finest_level
         self.basic_module = nn.CellList([BasicModule() for _ in range(finest_level + 1)])
         self.mean = constant(np.array(IMAGENET_MEAN).reshape(1, 3, 1, 1))
-        self.std = constant(np.array(IMAGENET_STD).reshape(1, 3, 1, 1))
+        self.inv_std = constant(1.0 / np.array(IMAGENET_STD).reshape(1, 3, 1, 1))
 
     def _pyramid(self, x: Tensor) -> list[Tensor]:
-        levels = [(x - self.mean) / self.std]
+        levels = [(x - self.mean) * self.inv_std]
         for _ in range(5):
             levels.append(ops.avg_pool2d(levels[-1], kernel_size=2, stride=2))
         return levels[::-1]
