@@ -6,9 +6,13 @@
 Makes a mini-REDS with `vrt-trainer make-synthetic` (unless --data is given; clips long enough for the
 recipe's num_frame), trains the recipe for a few iterations once as a single process and once under
 msrun with --workers processes at the same global batch, and prints a table: s/iter (median over the
-iterations after the first, which includes graph compilation), wall time, peak host memory (the sum of
-the resident sets of every process of the run: msrun, its workers and their data workers, sampled every
-0.2 s) and, where nvidia-smi is present, peak GPU memory of those processes.
+iterations after the first, which includes graph compilation), seconds from the start to the end of the
+first iteration (start-up and compilation), wall time, peak host memory and, where nvidia-smi is present,
+peak GPU memory of those processes. Host memory is the summed proportional set size (PSS) of every process
+of the run (msrun, its workers, their data workers), sampled every 0.2 s: summed RSS would count the pages
+that forked data workers share with their parent once per process.
+The step timed is the full one (train.fix_iter=0: every parameter trains, as after fix_iter, which is most
+of a recipe); --set train.fix_iter=N times the frozen-phase step instead.
 The published recipes read LMDB stores, a meta-info file and the authors' SpyNet: the bench replaces
 them by the generated PNG folders and a SpyNet trained from scratch, which does not change the step time.
 """
@@ -57,12 +61,12 @@ def _gpu_memory_mb(pids: set[int]) -> float:
 
 
 class PeakMemory(threading.Thread):
-    """Samples a process tree: peak summed RSS (MB) and peak GPU memory (MB)."""
+    """Samples a process tree: peak summed PSS (MB; RSS where PSS cannot be read) and peak GPU memory (MB)."""
 
     def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)
         self.root, self.every = psutil.Process(pid), every
-        self.rss = self.gpu = 0.0
+        self.host = self.gpu = 0.0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -71,20 +75,26 @@ class PeakMemory(threading.Thread):
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            rss = 0
+            host = 0
             for p in procs:
                 try:
-                    rss += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.rss = max(self.rss, rss / 2**20)
+                    host += p.memory_full_info().pss
+                except (psutil.Error, AttributeError):
+                    try:
+                        host += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            self.host = max(self.host, host / 2**20)
             self.gpu = max(self.gpu, _gpu_memory_mb({p.pid for p in procs}))
             self.done.wait(self.every)
 
 
-def _run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
-    """(wall seconds, peak host RSS MB of the whole tree, peak GPU MB)."""
-    start = time.perf_counter()
+def _run(cmd: list[str], cwd: Path, logs: Path | None = None) -> tuple[float, float, float, float]:
+    """(wall seconds, time.time() at the start, peak host PSS MB of the whole tree, peak GPU MB).
+
+    On failure it exits with the command's output and the tail of each msrun worker log in ``logs``.
+    """
+    start, started = time.perf_counter(), time.time()
     log = tempfile.TemporaryFile("w+")
     # msrun starts workers with the `python` on PATH: it must be this environment's.
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", GLOG_v="3")
@@ -97,13 +107,15 @@ def _run(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     wall = time.perf_counter() - start
     if code != 0:
         log.seek(0)
-        sys.exit(f"failed: {' '.join(cmd)}\n{log.read()[-4000:]}")
-    return wall, meter.rss, meter.gpu
+        workers = sorted(logs.glob("worker_*.log")) if logs is not None and logs.is_dir() else []
+        tails = "".join(f"\n--- {w.name}\n{w.read_text(errors='replace')[-3000:]}" for w in workers)
+        sys.exit(f"failed: {' '.join(cmd)}\n{log.read()[-4000:]}{tails}")
+    return wall, started, meter.host, meter.gpu
 
 
-def _per_iter(run_dir: Path) -> list[float]:
-    times = [json.loads(line)["time"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    return [b - a for a, b in zip(times, times[1:])]
+def _iteration_times(run_dir: Path) -> list[float]:
+    """time.time() at the end of each iteration, from the run's history.jsonl (rank 0 writes it)."""
+    return [json.loads(line)["time"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 def main() -> int:
@@ -127,14 +139,17 @@ def main() -> int:
         subprocess.run([str(BIN / "vrt-trainer"), "make-synthetic", str(data), "--clips", "4", "--frames",
                         str(max(4, num_frame)), "--size", f"{size}x{size}"], check=True, cwd=ROOT)
         subprocess.run([str(BIN / "vrt-trainer"), "prepare-reds", str(data)], check=True, cwd=ROOT)
-    sets = [f"train.iterations={args.iterations}", f"train.periods={args.iterations}", "checkpoint.every=100000",
+    sets = [f"train.iterations={args.iterations}", f"train.periods={args.iterations}", "train.fix_iter=0",
+            "checkpoint.every=100000",
             "val.every=100000", "log.every=1", "data.val.dataroot_gt=null", "data.val.dataroot_lq=null",
             f"data.train.dataroot_gt={data}/train_sharp", f"data.train.dataroot_lq={data}/train_sharp_bicubic/X4",
             "data.train.io_backend=disk", "data.train.meta_info_file=null", "model.spynet_path=null",
             f"data.train.batch_size={args.workers}", f"train.graph={'false' if args.eager else 'true'}", *args.set]
+    final = load_config(config, sets)  # what both runs train, after the bench's and the user's overrides
     results = {}
     for label, workers in (("1 process", 1), (f"msrun x{args.workers}", args.workers)):
         out = work / f"run{workers}"
+        logs = work / f"msrun_logs{workers}"
         train = [str(BIN / "vrt-trainer"), "train", "--config", config, "--set", f"output={out}"]
         for s in sets:
             train += ["--set", s]
@@ -142,18 +157,19 @@ def main() -> int:
             cmd = train
         else:
             cmd = [str(BIN / "msrun"), f"--worker_num={workers}", f"--local_worker_num={workers}",
-                   f"--master_port={_free_port()}", f"--log_dir={work / 'msrun_logs'}", "--join=True", *train]
-        wall, rss, gpu = _run(cmd, ROOT)
-        steps = _per_iter(next(out.iterdir()))
-        results[label] = (statistics.median(steps) if steps else float("nan"), wall, rss, gpu)
-    print(f"recipe {args.config}, global batch {args.workers}, {args.iterations} iterations, "
-          f"{'eager' if args.eager else 'graph'} mode")
-    print(f"| {'run':<10} | s/iter (median after the first) | wall s | peak host RSS, all processes MB "
-          f"| peak GPU MB |")
-    print("|------------|------|------|------|------|")
-    for label, (step, wall, rss, gpu) in results.items():
-        print(f"| {label:<10} | {step:.2f} | {wall:.1f} | {rss:.0f} | {gpu:.0f} |" if gpu else
-              f"| {label:<10} | {step:.2f} | {wall:.1f} | {rss:.0f} | - |")
+                   f"--master_port={_free_port()}", f"--log_dir={logs}", "--join=True", *train]
+        wall, started, pss, gpu = _run(cmd, ROOT, logs if workers > 1 else None)
+        times = _iteration_times(out / final.name)
+        steps = [b - a for a, b in zip(times, times[1:])]
+        results[label] = (statistics.median(steps) if steps else float("nan"), times[0] - started, wall, pss, gpu)
+    print(f"recipe {args.config}, global batch {final.data.train.batch_size}, {args.iterations} iterations, "
+          f"{'graph' if final.train.graph else 'eager'} mode, fix_iter {final.train.fix_iter}"
+          + (f", overrides: {' '.join(args.set)}" if args.set else ""))
+    print(f"| {'run':<10} | s/iter (median after the first) | start to end of iteration 1 s | wall s "
+          "| peak host PSS, all processes MB | peak GPU MB |")
+    print("|------------|------|------|------|------|------|")
+    for label, (step, first, wall, pss, gpu) in results.items():
+        print(f"| {label:<10} | {step:.2f} | {first:.1f} | {wall:.1f} | {pss:.0f} | {f'{gpu:.0f}' if gpu else '-'} |")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -28,6 +28,27 @@ def _history(run_dir):
     return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
+def _kill9_after_first_checkpoint(recipe, run_dir, timeout: float = 300) -> None:
+    """Train a recipe of 3 iterations and kill -9 it once its first checkpoint is on disk, before the end."""
+    cmd = [str(VENV_BIN / "vrt-trainer"), "train", "--config", str(recipe), "--resume", "auto"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = run_dir / "checkpoints" / "iter_00000001.ckpt"
+    deadline = time.time() + timeout
+    while not first.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert first.exists(), "no checkpoint appeared"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert max(h["iteration"] for h in _history(run_dir)) < 3
+
+
+def _different_tensors(a: checkpoint.Resumed, b: checkpoint.Resumed) -> list[str]:
+    """Names of the weights and optimiser tensors that are not bit for bit equal in two checkpoints."""
+    assert a.model.keys() == b.model.keys() and a.optimizer.keys() == b.optimizer.keys()
+    differ = [k for k in a.model if not np.array_equal(a.model[k], b.model[k])]
+    return differ + [k for k in a.optimizer if not np.array_equal(a.optimizer[k], b.optimizer[k])]
+
+
 def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path):
     # Iteration 1 has SpyNet/deform frozen, 2 and 3 train everything: the resume lands at the phase switch
     # (from checkpoint 1) or after it (from 2), and must end bit for bit where the uninterrupted run ends.
@@ -40,17 +61,7 @@ def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path)
 
     recipe_b = micro_recipe(tmp_path / "rb.yaml", one_clip, tmp_path / "b", fix_iter=2)
     run_b = tmp_path / "b" / "micro"
-    cmd = [str(VENV_BIN / "vrt-trainer"), "train", "--config", str(recipe_b), "--resume", "auto"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = run_b / "checkpoints" / "iter_00000001.ckpt"
-    deadline = time.time() + 300
-    while not first.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    assert first.exists(), "no checkpoint appeared"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    killed_at = max(h["iteration"] for h in _history(run_b))
-    assert killed_at < 3
+    _kill9_after_first_checkpoint(recipe_b, run_b)
     resumed = run_cli("train", "--config", str(recipe_b), "--resume", "auto", check=True)
     assert re.search(r"resumed from .*iter_0000000[12]\.ckpt at iteration [12]", resumed.stdout)
     part = {h["iteration"]: h for h in _history(run_b)}  # a re-run iteration overwrites the killed one
@@ -81,10 +92,36 @@ def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path)
     # same weights and optimiser state at the end, bit for bit (each iteration's rate reaches Adam in place).
     assert [part[i]["loss"] for i in (1, 2, 3)] == [h["loss"] for h in full]
     a = checkpoint.load(tmp_path / "a" / "micro" / "checkpoints" / "iter_00000003.ckpt")
-    assert a.model.keys() == saved.model.keys() and a.optimizer.keys() == saved.optimizer.keys()
-    differ = [k for k in a.model if not np.array_equal(a.model[k], saved.model[k])]
-    differ += [k for k in a.optimizer if not np.array_equal(a.optimizer[k], saved.optimizer[k])]
+    differ = _different_tensors(a, saved)
     assert not differ, f"{len(differ)} tensors differ after resume, e.g. {differ[:3]}"
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph"])
+def test_resume_after_kill9_matches_with_drop_path(one_clip, tmp_path, graph):
+    # Drop path draws one mask per sample and block at every step: a resumed run must draw the masks that the
+    # uninterrupted run drew at the same iterations, in eager and compiled steps, across the fix_iter switch.
+    def recipe(name):
+        return micro_recipe(tmp_path / f"{name}.yaml", one_clip, tmp_path / name, arch={"drop_path_rate": 0.5},
+                            fix_iter=2, graph=graph)
+
+    run_cli("train", "--config", str(recipe("a")), check=True)
+    run_b = tmp_path / "b" / "micro"
+    _kill9_after_first_checkpoint(recipe("b"), run_b)
+    resumed = run_cli("train", "--config", str(recipe("b")), "--resume", "auto", check=True)
+    assert re.search(r"resumed from .*iter_0000000[12]\.ckpt at iteration [12]", resumed.stdout)
+    full = {h["iteration"]: h["loss"] for h in _history(tmp_path / "a" / "micro")}
+    part = {h["iteration"]: h["loss"] for h in _history(run_b)}
+    assert part == full
+    a = checkpoint.load(tmp_path / "a" / "micro" / "checkpoints" / "iter_00000003.ckpt")
+    b = checkpoint.load(run_b / "checkpoints" / "iter_00000003.ckpt")
+    differ = _different_tensors(a, b)
+    assert not differ, f"{len(differ)} tensors differ after resume, e.g. {differ[:3]}"
+    # The masks were drawn: the generator (seed, offset) is saved, its offset advanced by the same count each step.
+    seed_2, drawn_2 = np.frombuffer(checkpoint.load(run_b / "checkpoints" / "iter_00000002.ckpt").drop_path_rng,
+                                    np.int64)
+    seed_3, drawn_3 = np.frombuffer(b.drop_path_rng, np.int64)
+    assert seed_2 == seed_3 == 0 and drawn_3 > 0 and drawn_3 * 2 == drawn_2 * 3
+    assert np.array_equal(a.drop_path_rng, b.drop_path_rng)
 
 
 def test_msrun_two_workers_share_the_batch(one_clip, tmp_path):

@@ -27,12 +27,12 @@ def make_mini_reds(dst: Path, clips: int = 2, frames: int = 3, size: str = "160x
     return dst
 
 
-def micro_recipe(path: Path, data: Path, out: Path, **train) -> Path:
-    """A recipe for the micro VRT on a mini-REDS; keyword arguments override train.*."""
+def micro_recipe(path: Path, data: Path, out: Path, arch: dict | None = None, **train) -> Path:
+    """A recipe for the micro VRT on a mini-REDS; ``arch`` overrides MICRO_ARCH keys, keywords train.*."""
     raw = {
         "name": "micro",
         "output": str(out),
-        "model": {"preset": None, "arch": MICRO_ARCH},
+        "model": {"preset": None, "arch": {**MICRO_ARCH, **(arch or {})}},
         "data": {
             "train": {"dataroot_gt": str(data / "train_sharp"), "dataroot_lq": str(data / "train_sharp_bicubic/X4"),
                       "val_partition": "official", "num_frame": 2, "gt_size": 160, "batch_size": 1,

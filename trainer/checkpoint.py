@@ -1,4 +1,4 @@
-"""Training checkpoints: weights, optimiser state, iteration, RNG state and config in one file.
+"""Training checkpoints: weights, optimiser state, iteration, RNG states and config in one file.
 
 Written with vrt_engine.weights.save_checkpoint (temp file + rename, so a kill -9 never leaves a half
 file under the final name), named ``iter_00001234.ckpt`` in the run's ``checkpoints/`` folder, the
@@ -18,6 +18,7 @@ import numpy as np
 
 STATE_KEY = "trainer_state"
 RNG_KEY = "rng/mindspore"
+DROP_PATH_RNG_KEY = "rng/drop_path"  # vrt_engine DropPath.generator: the drop path masks
 NAME_RE = re.compile(r"^iter_(\d{8})\.ckpt$")
 OPTIMIZER_PREFIXES = ("opt_main/", "opt_fixed/", "amp/")  # training state, not model weights
 # A resumed run replays the global sample stream from position iteration x batch: these decide it.
@@ -31,7 +32,8 @@ class Resumed:
     state: dict
     model: dict[str, np.ndarray]
     optimizer: dict[str, np.ndarray]
-    rng: np.ndarray | None  # MindSpore's default generator (drop path draws from it)
+    rng: np.ndarray | None  # MindSpore's default generator
+    drop_path_rng: np.ndarray | None  # DropPath.generator (None in checkpoints saved before it existed)
     path: Path
 
 
@@ -51,11 +53,13 @@ def save(folder: Path, iteration: int, model, arch: dict, optimizer_state: list[
     """Write one checkpoint atomically and prune old ones; returns its path."""
     import mindspore as ms
 
+    from vrt_engine.model.layers import DropPath
     from vrt_engine.weights import save_checkpoint
 
     entries = [{"name": name, "data": p} for name, p in model.parameters_and_names()]
     entries += [{"name": name, "data": p} for name, p in optimizer_state]
     entries.append({"name": RNG_KEY, "data": ms.get_rng_state()})
+    entries.append({"name": DROP_PATH_RNG_KEY, "data": DropPath.generator.get_state()})
     path = checkpoint_path(folder, iteration)
     save_checkpoint(entries, path, arch, extra={STATE_KEY: json.dumps(state)})
     for old in list_checkpoints(folder)[:-keep]:
@@ -80,9 +84,10 @@ def load(path: str | Path) -> Resumed:
     state = json.loads(str(raw.pop(STATE_KEY)))
     arrays = {k: v.asnumpy() for k, v in raw.items() if hasattr(v, "asnumpy")}
     rng = arrays.pop(RNG_KEY, None)
+    drop_path_rng = arrays.pop(DROP_PATH_RNG_KEY, None)
     optimizer = {k: v for k, v in arrays.items() if k.startswith(OPTIMIZER_PREFIXES)}
     model = {k: v for k, v in arrays.items() if k not in optimizer}
-    return Resumed(int(state["iteration"]), state, model, optimizer, rng, path)
+    return Resumed(int(state["iteration"]), state, model, optimizer, rng, drop_path_rng, path)
 
 
 def find_resume(run_dir: Path, resume: str | None) -> Path | None:

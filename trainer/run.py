@@ -150,6 +150,8 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     """Run (or resume) a recipe to its last iteration; returns the last log values."""
     import mindspore as ms
 
+    from vrt_engine.model.layers import DropPath
+
     from .data.train_clips import TrainClips, make_dataset
     from .validate import load_val_clips, validate
 
@@ -162,6 +164,7 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     log = Logger(world, run_dir / "train.log")
     ms.set_seed(cfg.train.seed)
     np.random.seed(cfg.train.seed)
+    DropPath.generator.manual_seed(cfg.train.seed)  # the drop path masks; saved in every checkpoint
 
     model = build_model(cfg, log)
     arch = _arch(cfg)
@@ -195,6 +198,11 @@ def train(cfg: Config, resume: str | None = None) -> dict:
         checkpoint.restore_optimizer(step.optimizer_state(), saved.optimizer, resume_path)
         if saved.rng is not None:
             ms.set_rng_state(ms.Tensor(saved.rng))
+        if saved.drop_path_rng is not None:
+            DropPath.generator.set_state(ms.Tensor(saved.drop_path_rng))
+        elif arch.get("drop_path_rate", 0.0) > 0:
+            log(f"warning: {resume_path} has no drop path RNG state (saved by an older vrt-trainer): the drop "
+                "path masks from here on differ from those of an uninterrupted run")
         start = saved.iteration
         log(f"resumed from {resume_path} at iteration {start}")
 
