@@ -165,3 +165,57 @@ def test_spynet_skipping_levels_resizes_its_last_flow_to_every_scale():
     assert abs(flows_short[0].mean() - 4 * coarse.mean()) < 1e-3 * max(1.0, abs(coarse).max())
     assert abs(flows_short[1].mean() - 2 * coarse.mean()) < 1e-3 * max(1.0, abs(coarse).max())
     assert np.abs(coarse).max() > 0  # random weights give a non-zero flow, so the checks above mean something
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    e = np.exp(a - a.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_window_attention_with_mutual_part_matches_a_plain_numpy_version():
+    """Self attention with bias and mask, and mutual attention (frame 2 queries frame 1 and vice versa),
+    written out head by head in numpy as the reference does; guards the Split/flip layout of the cell."""
+    from vrt_engine.model.attention import WindowAttention, attention_masks, sine_position_encoding
+
+    dim, heads, window = 8, 2, (2, 4, 4)
+    n, half, hd = 32, 16, 4
+    cell = WindowAttention(dim, window, heads, qkv_bias=True, mut_attn=True)
+    rng = np.random.default_rng(3)
+    for p in cell.get_parameters():
+        p.set_data(ms.Tensor(rng.standard_normal(p.shape).astype(np.float32) * 0.3))
+    mask, mutual_mask = attention_masks(2, 8, 8, window, (1, 2, 2))  # 4 windows, shifted
+    b = 2 * mask.shape[1]  # two clips of 4 windows
+    x = rng.standard_normal((b, n, dim)).astype(np.float32)
+    out = cell(ms.Tensor(x), ms.Tensor(mask), ms.Tensor(mutual_mask)).asnumpy()
+
+    params = {f"{layer}.{kind}": getattr(getattr(cell, layer), kind).asnumpy()
+              for layer in ("qkv_self", "qkv_mut", "proj") for kind in ("weight", "bias")}
+    table = cell.relative_position_bias_table.asnumpy()
+    bias = table[relative_position_index(window).reshape(-1)].reshape(n, n, heads).transpose(2, 0, 1)
+    window_mask = shift_mask_array(2, 8, 8, window, (1, 2, 2))
+
+    def qkv(name, inp):
+        y = inp @ params[f"{name}.weight"].T + params[f"{name}.bias"]
+        return [y[..., i * dim:(i + 1) * dim] for i in range(3)]
+
+    def attend(q, k, v, extra):
+        rows = []
+        for h in range(heads):
+            cols = slice(h * hd, (h + 1) * hd)
+            a = (q[:, cols] * hd**-0.5) @ k[:, cols].T + extra[h]
+            rows.append(_softmax(a) @ v[:, cols])
+        return np.concatenate(rows, axis=1)
+
+    pos = np.tile(sine_position_encoding(window[1:], dim // 2), (1, 2, 1))[0]
+    expected = []
+    for i in range(b):
+        m = window_mask[i % 4]
+        q, k, v = qkv("qkv_self", x[i])
+        self_part = attend(q, k, v, [bias[h] + m for h in range(heads)])
+        q, k, v = qkv("qkv_mut", x[i] + pos)
+        mm = [m[:half, :half]] * heads
+        first = attend(q[half:], k[:half], v[:half], mm)  # frame 2's queries against frame 1
+        second = attend(q[:half], k[half:], v[half:], mm)
+        both = np.concatenate([np.concatenate([first, second], axis=0), self_part], axis=1)
+        expected.append(both @ params["proj.weight"].T + params["proj.bias"])
+    np.testing.assert_allclose(out, np.stack(expected), rtol=1e-4, atol=1e-5)

@@ -1,0 +1,128 @@
+"""Which operations make a compiled MindSpore graph keep its intermediates alive (CPU, MindSpore 2.10).
+
+    .venv/bin/python bench/graph_memory.py                  # every operation below
+    .venv/bin/python bench/graph_memory.py --ops div sin    # some of them
+
+A chain of 12 cells, each adding f(x) to a 96 MB tensor, is compiled with `mindspore.jit` and run once;
+each operation runs in a fresh process and its peak resident memory is printed. A graph that frees what
+it no longer needs stays near 1 GB whatever the chain's length; one that keeps everything grows by two to
+four such tensors per cell. Why it matters: the model avoids the operations that pin memory where it
+can (no Div: `vrt_engine/model/layers.py` gelu), and the runner sizes tiles for the ones it cannot avoid
+(Transpose, Im2Col), `vrt_engine/runner.py` GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+
+import numpy as np
+from mindspore import Tensor, jit, nn, ops
+
+CELLS = 12
+SHAPE = (6, 16, 500, 500)  # 96 MB of float32
+
+def sin(x):
+    return ops.sin(x)
+
+
+def mul_by_constant(x):
+    return x * 0.7071067811865476
+
+
+def div_by_constant(x):
+    return x / 1.4142135623730951
+
+
+def div_by_tensor(x):
+    return x / (x + 2.0)
+
+
+def gelu(x):
+    return ops.gelu(x, approximate="none")
+
+
+def gelu_as_products(x):
+    return x * 0.5 * (1.0 + ops.erf(x * 0.7071067811865476))
+
+
+def reciprocal(x):
+    return x * ops.reciprocal(x + 2.0)
+
+
+def split_and_concat(x):
+    a, b = ops.split(x, 8, axis=1)
+    return ops.cat((b, a), axis=1)
+
+
+def flip(x):
+    return ops.flip(x, (1,))
+
+
+def grid_sample(x):
+    return ops.grid_sample(x, ops.zeros((6, 500, 500, 2), x.dtype), align_corners=True)
+
+
+def transpose(x):
+    return x.transpose(0, 1, 3, 2)
+
+
+def unfold(x):
+    return ops.unfold(x, (3, 3), padding=1)[:, :16].reshape(x.shape)
+
+
+OPERATIONS = {f.__name__: f for f in (sin, mul_by_constant, div_by_constant, div_by_tensor, gelu, gelu_as_products,
+                                       reciprocal, split_and_concat, flip, grid_sample, transpose, unfold)}
+
+
+class Block(nn.Cell):
+    """x + f(x)."""
+
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def construct(self, x):
+        return x + self.f(x)
+
+
+class Chain(nn.Cell):
+    def __init__(self, f):
+        super().__init__()
+        self.blocks = nn.CellList([Block(f) for _ in range(CELLS)])
+
+    def construct(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def measure(name: str) -> int:
+    """Peak resident memory (MB) of compiling and running the chain with f = OPERATIONS[name]."""
+    chain = Chain(OPERATIONS[name])
+    chain.set_train(False)
+    jit(chain.construct)(Tensor(np.zeros(SHAPE, np.float32))).asnumpy()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ops", nargs="+", choices=list(OPERATIONS), default=list(OPERATIONS))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(measure(args.one))
+        return
+    print(f"{CELLS} cells, each x + f(x) on a {SHAPE} float32 tensor (96 MB), one compiled graph, CPU")
+    print(f"{'f(x)':18} {'peak MB':>8}")
+    for name in args.ops:
+        done = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True)
+        lines = done.stdout.strip().splitlines()
+        peak = lines[-1] if done.returncode == 0 and lines else f"failed ({done.returncode})"
+        print(f"{name:18} {peak:>8}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
