@@ -494,15 +494,20 @@ def test_pause_stops_the_frames_and_resume_finishes_every_frame(make_window, qtb
     assert probe(out_dir / "pause_x4.mp4").frame_count == 240
 
 
-def test_status_bar_says_paused_once_the_pause_took_effect(make_window, qtbot, tmp_path):
-    """A pause waits for the chunk in progress (minutes on a CPU): until then the app says "pausing", then
-    "paused", with no stale speed or ETA; a second pause after a resume is reported again."""
+def window_with_a_long_bicubic_job(make_window, qtbot, tmp_path):
+    """A window holding one 240-frame clip queued for bicubic in 4-frame chunks (many chunks to pause between)."""
     clip = make_test_clip(tmp_path / "pause.mp4", 160, 120, 240, audio=False)
     w = make_window()
     use_bicubic(w, tmp_path)
     w.form.chunk_spin.setValue(4)
     add_and_wait(qtbot, w, clip, expect=1)
-    item = w.controller.model.item(0)
+    return w, w.controller.model.item(0)
+
+
+def test_status_bar_says_paused_once_the_pause_took_effect(make_window, qtbot, tmp_path):
+    """A pause waits for the chunk in progress (minutes on a CPU): until then the app says "pausing", then
+    "paused", with no stale speed or ETA; a second pause after a resume is reported again."""
+    w, item = window_with_a_long_bicubic_job(make_window, qtbot, tmp_path)
     model = w.controller.model
     bar = w.statusBar()
 
@@ -538,12 +543,7 @@ def test_status_bar_says_paused_once_the_pause_took_effect(make_window, qtbot, t
 def test_window_title_says_pausing_then_paused_and_drops_it_on_resume(make_window, qtbot, tmp_path):
     """The title (what the task bar shows of a hidden window) tells a paused job from a running one, in the
     status column's words: "Pausing" until the chunk in progress ends, then "Paused"."""
-    clip = make_test_clip(tmp_path / "pause.mp4", 160, 120, 240, audio=False)
-    w = make_window()
-    use_bicubic(w, tmp_path)
-    w.form.chunk_spin.setValue(4)
-    add_and_wait(qtbot, w, clip, expect=1)
-    item = w.controller.model.item(0)
+    w, item = window_with_a_long_bicubic_job(make_window, qtbot, tmp_path)
     assert w.windowTitle() == "VRT Upscaler"
 
     w.start_action.trigger()

@@ -96,13 +96,14 @@ def test_training_lowers_loss_and_resume_after_kill9_matches(one_clip, tmp_path)
     assert not differ, f"{len(differ)} tensors differ after resume, e.g. {differ[:3]}"
 
 
-@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph"])
-def test_resume_after_kill9_matches_with_drop_path(one_clip, tmp_path, graph):
+def test_resume_after_kill9_matches_with_drop_path(one_clip, tmp_path):
     # Drop path draws one mask per sample and block at every step: a resumed run must draw the masks that the
-    # uninterrupted run drew at the same iterations, in eager and compiled steps, across the fix_iter switch.
+    # uninterrupted run drew at the same iterations. Eager steps and one phase (fix_iter 0) keep CI short:
+    # the test above covers the phase switch, and tests/test_model.py replays masks in a compiled graph
+    # (a run of this test in graph mode passes too, in about 6 minutes).
     def recipe(name):
         return micro_recipe(tmp_path / f"{name}.yaml", one_clip, tmp_path / name, arch={"drop_path_rate": 0.5},
-                            fix_iter=2, graph=graph)
+                            fix_iter=0, graph=False)
 
     run_cli("train", "--config", str(recipe("a")), check=True)
     run_b = tmp_path / "b" / "micro"
