@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p out
 	$(BIN)/vrt-upscale assets/sample/sample.mp4 out/sample_x4.mp4 --overwrite
 	$(BIN)/vrt-upscale assets/sample/sample.mp4 --preview-frame 12 --preview-out out/sample_compare.png
 
