@@ -37,6 +37,7 @@ def one_pass(net, x) -> dict[str, float]:
     from mindspore import ops
 
     from vrt_engine.model.alignment import align_features
+    from vrt_engine.model.vrt import STAGE_SCALES
 
     times: dict[str, float] = {}
     backward, forward = timed(times, "flows (SpyNet)", lambda: net.get_flows(x))
@@ -44,15 +45,15 @@ def one_pass(net, x) -> dict[str, float]:
     feat = timed(times, "conv_first", lambda: net.conv_first(ops.cat((x, *aligned), axis=2).swapaxes(1, 2)))
     outputs = []
     inputs = feat
-    for i in range(7):
-        stage = getattr(net, f"stage{i + 1}")
-        level = (0, 1, 2, 3, 2, 1, 0)[i]
+    for i, scale in enumerate(STAGE_SCALES):
+        name = f"stage{i + 1}"
+        stage = getattr(net, name)
+        level = scale.bit_length() - 1  # flows come per scale 1, 1/2, 1/4, 1/8
         flows_b, flows_f = backward[level::4], forward[level::4]
         if i == 5:
             inputs = inputs + outputs[2]
         if i == 6:
             inputs = inputs + outputs[1]
-        name = f"stage{i + 1}"
         y = timed(times, f"{name} reshape", stage.reshape, inputs)
         g1 = timed(times, f"{name} mutual+self attention", stage.residual_group1, y)
         y = stage._channels_residual(stage.linear1, g1, y)
