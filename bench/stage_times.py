@@ -88,7 +88,10 @@ def main() -> None:
 
     from vrt_engine import build_model
 
-    net = build_model(args.model)
+    try:
+        net = build_model(args.model)
+    except ValueError as error:  # an unknown preset: one line, not a traceback
+        parser.error(str(error))
     net.set_train(False)
     x = ms.Tensor(np.random.default_rng(0).random(args.shape, dtype=np.float32))
     for _ in range(args.repeats):
