@@ -21,18 +21,24 @@ MASK_VALUE = -100.0
 
 
 def window_partition(x, window: Window):
-    """(B, D, H, W, C) -> (B * windows, wd*wh*ww, C); works on numpy arrays and tensors."""
+    """(B, D, H, W, C) -> (B * windows, wd*wh*ww, C); works on numpy arrays and tensors.
+
+    Axes that keep their order are merged first (B with D/wd, ww with C), so the permutation has 6 axes,
+    not 8: MindSpore 2.10's CPU Transpose is faster on the lower rank (bench/op_speed.py, reds_6f stage-8 size:
+    0.11 s against 0.16 s).
+    """
     b, d, h, w, c = x.shape
-    x = x.reshape(b, d // window[0], window[0], h // window[1], window[1], w // window[2], window[2], c)
-    x = x.transpose(0, 1, 3, 5, 2, 4, 6, 7)
+    x = x.reshape(b * (d // window[0]), window[0], h // window[1], window[1], w // window[2], window[2] * c)
+    x = x.transpose(0, 2, 4, 1, 3, 5)
     return x.reshape(-1, window[0] * window[1] * window[2], c)
 
 
 def window_reverse(windows, window: Window, b: int, d: int, h: int, w: int):
     """Inverse of window_partition: (B * windows, wd*wh*ww, C) -> (B, D, H, W, C)."""
-    x = windows.reshape(b, d // window[0], h // window[1], w // window[2], window[0], window[1], window[2], -1)
-    x = x.transpose(0, 1, 4, 2, 5, 3, 6, 7)
-    return x.reshape(b, d, h, w, -1)
+    c = windows.shape[-1]
+    x = windows.reshape(b * (d // window[0]), h // window[1], w // window[2], window[0], window[1], window[2] * c)
+    x = x.transpose(0, 3, 1, 4, 2, 5)
+    return x.reshape(b, d, h, w, c)
 
 
 def effective_window(size: Window, window: Window, shift: Window) -> tuple[Window, Window]:
