@@ -4,7 +4,7 @@
     .venv/bin/python bench/op_speed.py --repeats 5
 
 Why: reds_6f in eager mode is about 4x slower than the reference PyTorch VRT on this CPU
-(bench/model_speed.py) although its matrix products run at numpy's speed. This prints, op by op,
+(bench/model_speed.py) although its matrix products run at or near numpy's speed. This prints, op by op,
 where MindSpore 2.10's CPU kernels lose: the permutations of window partition and head split, and
 erf (exact GELU). Each line is the median of --repeats calls after one warm-up, eager mode, results
 copied to the host. "ratio" is numpy's time over MindSpore's (< 1: MindSpore is slower).
