@@ -116,7 +116,7 @@ def test_msrun_two_workers_share_the_batch(one_clip, tmp_path):
            f"--log_dir={logs}", "--join=True", str(VENV_BIN / "vrt-trainer"), "train", "--config", str(recipe)]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=580)
     worker = [(logs / f"worker_{r}.log").read_text() for r in (0, 1)]
-    assert proc.returncode == 0, worker[0][-2000:] + worker[1][-2000:]
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:] + worker[0][-2000:] + worker[1][-2000:]
     pattern = r"rank (\d)/2 finished at iteration 2: weights sha1 (\w+), samples sha1 (\w+)"
     done = [re.search(pattern, w) for w in worker]
     assert all(done), worker

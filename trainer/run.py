@@ -17,7 +17,7 @@ import numpy as np
 
 from . import checkpoint, schedule
 from .config import Config, to_dict
-from .distributed import World, init_world, launched_by_msrun
+from .distributed import World, init_world, launched_by_msrun, sum_over_ranks
 from .loop import Meter, TrainStep, log_line, to_tensor
 
 
@@ -100,7 +100,6 @@ def _resume(cfg: Config, world: World, resume: str | None):
     reads that checkpoint itself, so on several machines the output folder must be shared. A rank that
     cannot read it fails, and so do the others, instead of training from different iterations.
     """
-    from .distributed import sum_over_ranks
 
     folder = cfg.run_dir / "checkpoints"
     saved, error, chosen = None, "", 0
@@ -261,6 +260,9 @@ def train(cfg: Config, resume: str | None = None) -> dict:
                 f"({', '.join(f'{k[5:]} {v:.2f}' for k, v in result.items() if k.startswith('psnr/'))})")
         if iteration >= total:
             break
+    # Every rank waits here for the others (rank 0 validates alone): a rank that exits while another still
+    # works can make msrun report a failure for a run that finished on every rank.
+    sum_over_ranks(world, [1.0])
     digest = hashlib.sha1()
     for _, p in sorted(model.parameters_and_names()):
         digest.update(p.asnumpy().tobytes())
