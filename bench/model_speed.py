@@ -28,7 +28,9 @@ def measure_one(model_name: str, mode: str, shape: list[int], repeats: int) -> d
     import numpy as np
 
     from vrt_engine import build_model
+    from vrt_engine.devices import Device, activate
 
+    activate(Device("cpu"))  # as the engine runs: blocking eager launch (bench/eager_launch.py)
     net = build_model(model_name)
     net.set_train(False)
     forward = ms.jit(net.construct) if mode == "graph" else net

@@ -86,8 +86,10 @@ def main() -> None:
         parser.error("--repeats: must be at least 1")
     import mindspore as ms
 
+    from vrt_engine.devices import Device, activate
+
     ms.set_context(mode=ms.PYNATIVE_MODE)
-    ms.set_device("CPU")
+    activate(Device("cpu"))  # as the engine runs: blocking eager launch
     rng = np.random.default_rng(0)
     print(f"MindSpore {ms.__version__} CPU eager, numpy {np.__version__}; median of {args.repeats} calls")
     print(f"{'op':44} {'MindSpore s':>11} {'numpy s':>9} {'ratio':>6}")

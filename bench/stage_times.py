@@ -87,7 +87,9 @@ def main() -> None:
     import mindspore as ms
 
     from vrt_engine import build_model
+    from vrt_engine.devices import Device, activate
 
+    activate(Device("cpu"))  # as the engine runs: blocking eager launch (bench/eager_launch.py)
     try:
         net = build_model(args.model)
     except ValueError as error:  # an unknown preset: one line, not a traceback

@@ -18,6 +18,15 @@ MICRO_ARCH = dict(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cpu_as_the_engine_sets_it() -> None:
+    """In-process MindSpore runs on the CPU as vrt_engine.devices.activate sets it (blocking eager launch),
+    whichever test touches it first."""
+    from vrt_engine.devices import Device, activate
+
+    activate(Device("cpu"))
+
+
 @pytest.fixture(scope="session")
 def micro_ckpt(tmp_path_factory) -> Path:
     """A randomly initialised micro VRT saved as one of our checkpoints."""
