@@ -31,13 +31,7 @@ def measure_one(model_name: str, launch: str, repeats: int) -> dict:
     from vrt_engine import build_model
     from vrt_engine.devices import Device, activate
 
-    ms.set_device("CPU")
-    if launch == "blocking":
-        activate(Device("cpu"))
-    else:  # the product's thread setting, without the blocking launch
-        import os
-
-        ms.set_context(runtime_num_threads=max(1, len(os.sched_getaffinity(0))))
+    activate(Device("cpu"), blocking_launch=launch == "blocking")
     if model_name == "micro":
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from trainer_fixtures import MICRO_ARCH

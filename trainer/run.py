@@ -100,7 +100,6 @@ def _resume(cfg: Config, world: World, resume: str | None):
     reads that checkpoint itself, so on several machines the output folder must be shared. A rank that
     cannot read it fails, and so do the others, instead of training from different iterations.
     """
-
     folder = cfg.run_dir / "checkpoints"
     saved, error, chosen = None, "", 0
     if world.is_main:

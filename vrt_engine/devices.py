@@ -86,8 +86,9 @@ def parse_device(name: str) -> Device:
     return wanted
 
 
-def activate(device: Device) -> None:
-    """Make MindSpore run on this device (process-wide)."""
+def activate(device: Device, blocking_launch: bool = True) -> None:
+    """Make MindSpore run on this device (process-wide); `blocking_launch=False` keeps MindSpore's
+    asynchronous CPU launch (only bench/eager_launch.py wants it, to compare)."""
     import mindspore as ms
 
     if device.kind == "cpu":
@@ -101,4 +102,5 @@ def activate(device: Device) -> None:
         # pipeline's threads compete with the kernels for the same cores (2 cores: a micro VRT training
         # step 4x and tiny's eager forward 2x faster blocking; bench/eager_launch.py). Graph mode is not
         # affected, and accelerators keep their asynchronous launch.
-        ms.runtime.launch_blocking()
+        if blocking_launch:
+            ms.runtime.launch_blocking()
