@@ -12,8 +12,8 @@ from vrt_engine.model.alignment import modulated_deform_conv  # noqa: E402
 from vrt_engine.model.attention import (  # noqa: E402
     effective_window,
     relative_position_index,
-    roll3,
     shift_mask_array,
+    window_gather_indices,
     window_partition,
     window_reverse,
 )
@@ -56,10 +56,17 @@ def test_relative_position_index_is_symmetric_in_offset():
     assert len(np.unique(idx)) == 27  # (2*2-1)^3 distinct offsets
 
 
-def test_roll3_matches_numpy_roll():
-    x = np.arange(2 * 3 * 4 * 5).reshape(1, 3, 4, 5, 2).astype(np.float32)
-    out = roll3(ms.Tensor(x), (-1, 2, -3)).asnumpy()
-    np.testing.assert_array_equal(out, np.roll(x, (-1, 2, -3), axis=(1, 2, 3)))
+def test_window_gather_indices_pad_roll_partition_and_come_back():
+    """One gather does what the reference does with zero padding, torch.roll and window partition."""
+    b, d, h, w, c = 2, 3, 5, 6, 2
+    window, shift = (2, 4, 4), (1, 2, 2)
+    x = np.random.default_rng(2).random((b, d, h, w, c)).astype(np.float32)
+    order, inverse = window_gather_indices((b, d, h, w), window, shift)
+    padded = np.pad(x, [(0, 0), (0, 1), (0, 3), (0, 2), (0, 0)])
+    expected = window_partition(np.roll(padded, (-1, -2, -2), axis=(1, 2, 3)), window)
+    rows = np.concatenate((x.reshape(-1, c), np.zeros((1, c), np.float32)))
+    np.testing.assert_array_equal(rows[order].reshape(expected.shape), expected)
+    np.testing.assert_array_equal(expected.reshape(-1, c)[inverse].reshape(x.shape), x)
 
 
 def test_zero_flow_warps_to_identity():

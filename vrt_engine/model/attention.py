@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import TruncatedNormal, initializer
 
-from .layers import DropPath, GegluMlp, constant, dense, layer_norm, zero_pad
+from .layers import DropPath, GegluMlp, add_tiled, constant, dense, layer_norm
 
 Window = tuple[int, int, int]
 MASK_VALUE = -100.0
@@ -108,25 +108,60 @@ def sine_position_encoding(hw: tuple[int, int], num_pos_feats: int, temperature:
     return pos.reshape(1, hw[0] * hw[1], -1).astype(np.float32)
 
 
-def roll3(x: Tensor, shifts: Window) -> Tensor:
-    """Cyclic shift of axes 1..3 (torch.roll semantics) by slicing, which every backend supports."""
-    for axis, shift in zip((1, 2, 3), shifts):
-        size = x.shape[axis]
-        shift = shift % size
-        if shift == 0:
-            continue
-        head = ops.narrow(x, axis, size - shift, shift)
-        tail = ops.narrow(x, axis, 0, size - shift)
-        x = ops.cat((head, tail), axis=axis)
-    return x
+@lru_cache(maxsize=64)
+def window_gather_indices(
+    size: tuple[int, int, int, int], window: Window, shift: Window
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices for gathering (B, D, H, W) tokens into windows and back, as two int32 arrays.
+
+    `order` lists, window by window, which token each window position holds after the reference's zero
+    padding to window multiples and cyclic shift by -shift (torch.roll); the value B*D*H*W names an extra
+    zero row for padded positions. `inverse` gives, for every token, its position in the windows. One
+    Gather then does the pad, roll and partition (and one does the reverse, roll back and crop): MindSpore
+    2.10's CPU Transpose and StridedSlice copy at a few hundred MB/s, its Gather of rows near memory speed
+    (bench/op_speed.py).
+    """
+    b, d, h, w = size
+    total = b * d * h * w
+    tokens = np.arange(total, dtype=np.int64).reshape(b, d, h, w)
+    pads = [(0, 0)] + [(0, (win - n % win) % win) for n, win in zip((d, h, w), window)]
+    tokens = np.pad(tokens, pads, constant_values=total)
+    tokens = np.roll(tokens, [-s for s in shift], axis=(1, 2, 3))
+    order = window_partition(tokens[..., None], window).reshape(-1)
+    inverse = np.empty(total, np.int64)
+    real = order < total
+    inverse[order[real]] = np.flatnonzero(real)
+    return order.astype(np.int32), inverse.astype(np.int32)
+
+
+@lru_cache(maxsize=64)
+def head_gather_indices(windows: int, n: int, heads: int, mutual: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (rows of one head's channels) that split a (windows, N, 3, heads) projection into
+    (3, windows, heads, N) and merge (windows, heads, N) attention outputs back to (windows, N, heads).
+
+    For mutual attention the queries' two frames come swapped, so that one batched product pairs frame 2's
+    queries with frame 1's keys and frame 1's with frame 2's; the output order is then (first frame
+    aligned, second frame aligned), as the reference concatenates them.
+    """
+    split = np.arange(windows * n * 3 * heads, dtype=np.int64).reshape(windows, n, 3, heads).transpose(2, 0, 3, 1)
+    if mutual:
+        queries = split[0].reshape(windows, heads, 2, n // 2)[:, :, ::-1]
+        split = np.concatenate((queries.reshape(1, windows, heads, n), split[1:]))
+    merge = np.arange(windows * heads * n, dtype=np.int64).reshape(windows, heads, n).transpose(0, 2, 1)
+    return split.reshape(-1).astype(np.int32), merge.reshape(-1).astype(np.int32)
+
+
+def gather_rows(x: Tensor, index: np.ndarray, row: int) -> Tensor:
+    """The rows of `row` values of x (flattened) picked by a host-made index, as one flat (rows, row) tensor."""
+    return ops.gather(x.reshape(-1, row), constant(index, np.int32), 0)
 
 
 class WindowAttention(nn.Cell):
     """Multi-head self attention in a window, plus mutual attention between its two frames if enabled.
 
-    Written for MindSpore's CPU kernels, where StridedSlice copies run at a few hundred MB/s: q, k and v
-    come out of one projection by Split, the two frames of a mutual window are paired by a reshape and
-    one flip instead of four slices, and masks arrive already cut and shaped (see TMSAG).
+    Written for MindSpore's CPU kernels, where Transpose and StridedSlice copy at a few hundred MB/s: heads
+    are split and merged by row gathers (head_gather_indices), the two frames of a mutual window are paired
+    by the same gather, and masks arrive already cut and shaped (see TMSAG).
     """
 
     def __init__(self, dim: int, window: Window, num_heads: int, qkv_bias: bool, mut_attn: bool):
@@ -148,48 +183,55 @@ class WindowAttention(nn.Cell):
             self.proj = dense(2 * dim, dim)
         else:
             self.proj = dense(dim, dim)
+        # q @ k^T without materialising k^T: a transposed copy costs more than the product (bench/op_speed.py)
+        self.scores = ops.BatchMatMul(transpose_b=True)
+        self.weighted = ops.BatchMatMul()
 
-    def _heads(self, t: Tensor, b: int, n: int) -> Tensor:
-        """(B, N, C) -> (B, heads, N, C/heads)."""
-        return t.reshape(b, n, self.num_heads, -1).transpose(0, 2, 1, 3)
-
-    def _qkv(self, linear: nn.Cell, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _qkv(self, linear: nn.Cell, x: Tensor, mutual: bool) -> tuple[Tensor, Tensor, Tensor]:
+        """q (scaled), k, v as (windows * heads, N, C/heads), split by one row gather."""
         b, n, _ = x.shape
-        q, k, v = ops.split(linear(x), self.dim, axis=-1)
-        return self._heads(q * self.scale, b, n), self._heads(k, b, n), self._heads(v, b, n)
+        split, _ = head_gather_indices(b, n, self.num_heads, mutual)
+        head_dim = self.dim // self.num_heads
+        q, k, v = ops.split(gather_rows(linear(x), split, head_dim).reshape(3, b * self.num_heads, n, head_dim), 1)
+        return q.squeeze(0) * self.scale, k.squeeze(0), v.squeeze(0)
+
+    def _merge_heads(self, out: Tensor, b: int, n: int) -> Tensor:
+        """(windows * heads, N, C/heads) -> (windows, N, C)."""
+        _, merge = head_gather_indices(b, n, self.num_heads, False)
+        return gather_rows(out, merge, out.shape[-1]).reshape(b, n, self.dim)
 
     @staticmethod
     def _masked_softmax(attn: Tensor, mask: Tensor | None) -> Tensor:
         """Softmax over the last axis; mask is (1, windows, 1, ..., n, n) against attn (B*windows, ...)."""
         if mask is not None:
             shape = attn.shape
-            attn = (attn.reshape((-1, mask.shape[1]) + shape[1:]) + mask).reshape(shape)
+            attn = add_tiled(attn.reshape((-1, mask.shape[1]) + shape[1:]), mask).reshape(shape)
         return ops.softmax(attn, axis=-1)
 
     def _self_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        b, n, c = x.shape
-        q, k, v = self._qkv(self.qkv_self, x)
+        b, n, _ = x.shape
+        q, k, v = self._qkv(self.qkv_self, x, False)
         index = constant(self.relative_position_index[:n, :n].reshape(-1), np.int32)
-        bias = ops.gather(self.relative_position_bias_table, index, 0).reshape(n, n, -1)
-        attn = ops.matmul(q, k.swapaxes(-2, -1)) + bias.transpose(2, 0, 1).unsqueeze(0)
-        out = ops.matmul(self._masked_softmax(attn, mask), v)
-        return out.swapaxes(1, 2).reshape(b, n, c)
+        bias = ops.gather(self.relative_position_bias_table.swapaxes(0, 1), index, 1).reshape(1, -1, n, n)
+        attn = add_tiled(self.scores(q, k).reshape(b, self.num_heads, n, n), bias)
+        out = self.weighted(self._masked_softmax(attn, mask).reshape(-1, n, n), v)
+        return self._merge_heads(out, b, n)
 
     def _mutual_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
         """Frame 2's queries against frame 1's keys/values, then frame 1's against frame 2's.
 
-        Tokens of a (2, h, w) window are ordered frame by frame, so (B, heads, 2, N/2, d) holds the two
-        frames; flipping the queries' frame axis pairs q2 with k1 and q1 with k2 in one batched product,
-        and the result comes out in the order (first frame aligned, second frame aligned).
+        Tokens of a (2, h, w) window are ordered frame by frame, so each head's (N, d) holds the two frames
+        as (2, N/2, d); the queries arrive with their frames swapped (head_gather_indices), so one batched
+        product over (windows * heads * 2) pairs them, and the result comes out in the reference's order.
         """
-        b, n, c = x.shape
+        b, n, _ = x.shape
         pos = ops.tile(self.position_bias, (1, 2, 1))
-        q, k, v = self._qkv(self.qkv_mut, x + pos)
-        half = (b, self.num_heads, 2, n // 2, c // self.num_heads)
-        q = ops.flip(q.reshape(half), (2,))
-        attn = ops.matmul(q, k.reshape(half).swapaxes(-2, -1))
-        out = ops.matmul(self._masked_softmax(attn, mask), v.reshape(half))
-        return out.transpose(0, 2, 3, 1, 4).reshape(b, n, c)
+        q, k, v = self._qkv(self.qkv_mut, x + pos, True)
+        half = (-1, n // 2, self.dim // self.num_heads)
+        attn = self.scores(q.reshape(half), k.reshape(half))
+        attn = attn.reshape(b, self.num_heads, 2, n // 2, n // 2)
+        out = self.weighted(self._masked_softmax(attn, mask).reshape(-1, n // 2, n // 2), v.reshape(half))
+        return self._merge_heads(out.reshape(-1, n, half[-1]), b, n)
 
     def construct(self, x: Tensor, mask: Tensor | None = None, mutual_mask: Tensor | None = None) -> Tensor:
         out = self._self_attention(x, mask)
@@ -224,24 +266,14 @@ class TMSA(nn.Cell):
     def _attention_part(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
         b, d, h, w, c = x.shape
         window, shift = effective_window((d, h, w), self.window, self.shift)
-        x = self.norm1(x)
-        pad_d = (window[0] - d % window[0]) % window[0]
-        pad_h = (window[1] - h % window[1]) % window[1]
-        pad_w = (window[2] - w % window[2]) % window[2]
-        if pad_d or pad_h or pad_w:  # zeros at the ends of D, H, W (layers.zero_pad says why not ops.pad)
-            x = zero_pad(zero_pad(zero_pad(x, 1, 0, pad_d), 2, 0, pad_h), 3, 0, pad_w)
-        dp, hp, wp = d + pad_d, h + pad_h, w + pad_w
+        order, inverse = window_gather_indices((b, d, h, w), window, shift)
+        rows = self.norm1(x).reshape(-1, c)
+        if any(n % win for n, win in zip((d, h, w), window)):  # the reference pads with zeros: one zero row
+            rows = ops.cat((rows, ops.zeros((1, c), rows.dtype)))
+        windows = gather_rows(rows, order, c).reshape(-1, window[0] * window[1] * window[2], c)
         shifted = any(s > 0 for s in shift)
-        if shifted:
-            x = roll3(x, (-shift[0], -shift[1], -shift[2]))
-        windows = window_partition(x, window)
         windows = self.attn(windows, mask, mutual_mask) if shifted else self.attn(windows)
-        x = window_reverse(windows, window, b, dp, hp, wp)
-        if shifted:
-            x = roll3(x, shift)
-        if pad_d or pad_h or pad_w:
-            x = x[:, :d, :h, :w, :]
-        return self.drop_path(x)
+        return self.drop_path(gather_rows(windows, inverse, c).reshape(b, d, h, w, c))
 
     def construct(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
         x = x + self._attention_part(x, mask, mutual_mask)
