@@ -8,12 +8,13 @@ With pa_frames = 2, 4 or 6, one, two or three neighbours on each side are used.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
-from .layers import LeakyReLU, constant, conv2d, zero_pad
+from .layers import LeakyReLU, add_tiled, batched_weight_product, constant, conv2d, gather_rows, zero_pad
 from .spynet import flow_warp
 
 KERNEL = 3
@@ -42,18 +43,27 @@ def modulated_deform_conv(
     n, c, h, w = x.shape
     g = deformable_groups
     out_channels = weight.shape[0]
-    # (dy, dx) pairs to (dx, dy) last, by a flip and one transpose: slicing them apart is slow on CPU
-    pairs = ops.flip(offset.reshape(n, g, KERNEL_POSITIONS, 2, h, w), (3,)).transpose(0, 1, 2, 4, 5, 3)
-    # positions to grid_sample's [-1, 1]; a product, not a division (layers.gelu says why)
-    to_unit = constant(np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32))
-    grid = (_kernel_grid(h, w) + pairs) * to_unit - 1.0
+    # (dy, dx) pairs to (dx, dy) last, by one element gather: Flip and Transpose are slow on CPU
+    pairs = gather_rows(offset, _offset_pair_order(n * g * KERNEL_POSITIONS, h * w), 1)
+    pairs = pairs.reshape(n, g, KERNEL_POSITIONS, h, w, 2)
+    # positions to grid_sample's [-1, 1]; a product, not a division (layers.gelu says why); constants are
+    # tiled to full size first, as a broadcasting Add or Mul is slow on CPU (layers.add_tiled)
+    to_unit = constant(np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32).reshape(1, 1, 1, 1, 1, 2))
+    grid = add_tiled(pairs, _kernel_grid(h, w)) * ops.tile(to_unit, (n, g, KERNEL_POSITIONS, h, w, 1)) - 1.0
     grid = grid.reshape(n * g, KERNEL_POSITIONS * h, w, 2)
     groups = x.reshape(n * g, c // g, h, w)
     sampled = ops.grid_sample(groups, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-    sampled = sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w)
-    cols = sampled.reshape(n, c * KERNEL_POSITIONS, h * w)
-    out = ops.matmul(weight.reshape(out_channels, -1), cols) + bias.reshape(1, out_channels, 1)
+    mask = ops.tile(mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w), (1, 1, c // g, 1, 1, 1))
+    cols = (sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask).reshape(n, c * KERNEL_POSITIONS, h * w)
+    out = ops.bias_add(batched_weight_product(weight.reshape(out_channels, -1), cols), bias)
     return out.reshape(n, out_channels, h, w)
+
+
+@lru_cache(maxsize=32)
+def _offset_pair_order(planes: int, pixels: int) -> np.ndarray:
+    """Element order taking offsets from (planes, (dy, dx), pixels) to (planes, pixels, (dx, dy))."""
+    order = np.arange(planes * 2 * pixels, dtype=np.int64).reshape(planes, 2, pixels)[:, ::-1].transpose(0, 2, 1)
+    return order.reshape(-1).astype(np.int32)
 
 
 class FlowGuidedDeformConv(nn.Cell):

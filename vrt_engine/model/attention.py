@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import TruncatedNormal, initializer
 
-from .layers import DropPath, GegluMlp, add_tiled, constant, dense, layer_norm
+from .layers import DropPath, GegluMlp, add_tiled, constant, dense, gather_rows, layer_norm
 
 Window = tuple[int, int, int]
 MASK_VALUE = -100.0
@@ -149,11 +149,6 @@ def head_gather_indices(windows: int, n: int, heads: int, mutual: bool) -> tuple
         split = np.concatenate((queries.reshape(1, windows, heads, n), split[1:]))
     merge = np.arange(windows * heads * n, dtype=np.int64).reshape(windows, heads, n).transpose(0, 2, 1)
     return split.reshape(-1).astype(np.int32), merge.reshape(-1).astype(np.int32)
-
-
-def gather_rows(x: Tensor, index: np.ndarray, row: int) -> Tensor:
-    """The rows of `row` values of x (flattened) picked by a host-made index, as one flat (rows, row) tensor."""
-    return ops.gather(x.reshape(-1, row), constant(index, np.int32), 0)
 
 
 class WindowAttention(nn.Cell):

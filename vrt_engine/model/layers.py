@@ -35,10 +35,12 @@ def dense(in_features: int, out_features: int, bias: bool = True) -> nn.Dense:
 
 
 def conv2d_matmul(x: Tensor, weight: Tensor, bias: Tensor | None, padding: int) -> Tensor:
-    """Stride-1 2-D convolution as im2col (ops.unfold) plus one matrix product.
+    """Stride-1 2-D convolution as im2col (ops.unfold) plus one batched matrix product.
 
     MindSpore 2.10's CPU Conv2D kernel runs at well under 1 GFLOP/s here while its matmul is fast, so
-    this form is 15-30x quicker on CPU; values agree with ops.conv2d to float32 rounding.
+    this form is 15-30x quicker on CPU; values agree with ops.conv2d to float32 rounding. The weight is
+    tiled over the batch (BatchMatMul beats MatMul's broadcasting of a 2-D weight) and the bias added by
+    BiasAdd (a broadcasting Add is 10x slower; bench/op_speed.py).
     """
     n, _, h, w = x.shape
     out_channels, _, kh, kw = weight.shape
@@ -46,10 +48,15 @@ def conv2d_matmul(x: Tensor, weight: Tensor, bias: Tensor | None, padding: int) 
         cols = x.reshape(n, x.shape[1], h * w)
     else:
         cols = ops.unfold(x, (kh, kw), padding=padding)
-    out = ops.matmul(weight.reshape(out_channels, -1), cols)
+    out = batched_weight_product(weight.reshape(out_channels, -1), cols)
     if bias is not None:
-        out = out + bias.reshape(1, out_channels, 1)
+        out = ops.bias_add(out, bias)
     return out.reshape(n, out_channels, h, w)
+
+
+def batched_weight_product(weight: Tensor, cols: Tensor) -> Tensor:
+    """(O, K) @ (N, K, L) -> (N, O, L) as one BatchMatMul on the weight tiled N times."""
+    return ops.bmm(ops.tile(weight.unsqueeze(0), (cols.shape[0], 1, 1)), cols)
 
 
 def add_tiled(x: Tensor, y: Tensor) -> Tensor:
@@ -60,6 +67,11 @@ def add_tiled(x: Tensor, y: Tensor) -> Tensor:
     """
     multiples = tuple(a // b for a, b in zip(x.shape, y.shape))
     return x + ops.tile(y, multiples)
+
+
+def gather_rows(x: Tensor, index: np.ndarray, row: int) -> Tensor:
+    """The rows of `row` values of x (flattened) picked by a host-made index, as one flat (rows, row) tensor."""
+    return ops.gather(x.reshape(-1, row), constant(index, np.int32), 0)
 
 
 def _conv_parameters(cell: nn.Cell, shape: tuple[int, ...], fan_in: int) -> None:
