@@ -66,7 +66,7 @@ def one_pass(net, x) -> dict[str, float]:
     h = inputs + outputs[0]
     for i, layer in enumerate(net.stage8):
         h = timed(times, f"stage8 block {i}", layer, h)
-    timed(times, "reconstruction", lambda: net.conv_last(net.upsample(net.conv_before_upsample(feat))))
+    timed(times, "reconstruction", net._upscaled, feat)
     return times
 
 

@@ -112,9 +112,12 @@ class FrameConv3d(nn.Cell):
 
     def construct(self, x: Tensor) -> Tensor:
         n, c, d, h, w = x.shape
-        frames = x.transpose(0, 2, 1, 3, 4).reshape(n * d, c, h, w)
-        out = conv2d_matmul(frames, self.weight.squeeze(2), self.bias, self.padding)
+        out = self.frames(x.transpose(0, 2, 1, 3, 4).reshape(n * d, c, h, w))
         return out.reshape(n, d, self.out_channels, h, w).transpose(0, 2, 1, 3, 4)
+
+    def frames(self, frames: Tensor) -> Tensor:
+        """The same convolution on frames already laid out as (N*D, C, H, W)."""
+        return conv2d_matmul(frames, self.weight.squeeze(2), self.bias, self.padding)
 
 
 class ChannelsLast(nn.Cell):

@@ -246,6 +246,22 @@ class VRT(nn.Cell):
             x = layer(x)
         return self.norm(x.transpose(0, 2, 3, 4, 1)).transpose(0, 4, 1, 2, 3)
 
+    def _upscaled(self, x: Tensor) -> Tensor:
+        """conv_before_upsample, upsample and conv_last: (N, C, D, H, W) -> (N, D, C_out, sH, sW).
+
+        The reference's Conv3d / Transpose_Dim12 / PixelShuffle sequence, run on (N*D, C, H, W) frames from
+        start to end: the same numbers without moving the frame axis between layers (MindSpore's CPU
+        Transpose is slow, and here it would move the largest tensors of the model).
+        """
+        n, c, d, h, w = x.shape
+        y = x.swapaxes(1, 2).reshape(n * d, c, h, w)
+        y = self.conv_before_upsample[1](self.conv_before_upsample[0].frames(y))
+        steps = int(math.log2(self.upscale))
+        for i in range(steps):  # each step: FrameConv3d, SwapFrameAxis, PixelShuffle, SwapFrameAxis, LeakyReLU
+            y = self.upsample[5 * i + 4](self.upsample[5 * i + 2](self.upsample[5 * i].frames(y)))
+        y = self.conv_last.frames(self.upsample[5 * steps].frames(y))
+        return y.reshape(n, d, y.shape[1], y.shape[2], y.shape[3])
+
     def construct(self, x: Tensor) -> Tensor:
         x_lq = x
         backward, forward = self.get_flows(x)
@@ -256,7 +272,7 @@ class VRT(nn.Cell):
         x = x + self.conv_after_body(features.swapaxes(1, 4)).swapaxes(1, 4)
         if self.upscale == 1:
             return self.conv_last(x).swapaxes(1, 2) + x_lq
-        x = self.conv_last(self.upsample(self.conv_before_upsample(x))).swapaxes(1, 2)
+        x = self._upscaled(x)
         n, d, c, h, w = x.shape
         frames = x_lq.reshape(n * d, c, x_lq.shape[3], x_lq.shape[4])
         base = ops.interpolate(frames, size=(h, w), mode="bilinear", align_corners=False)
