@@ -107,6 +107,47 @@ def test_deformable_conv_with_zero_offsets_and_unit_mask_is_plain_convolution():
     np.testing.assert_allclose(out, ms.ops.conv2d(x, w, b, 1, "pad", 1).asnumpy(), atol=1e-5)
 
 
+def _numpy_deform_conv(x, offset, mask, weight, bias, groups):
+    """torchvision.ops.deform_conv2d (3x3, stride 1, padding 1) written out in numpy: each sample is the
+    bilinear mix of its four neighbours, a neighbour outside the image counting as zero."""
+    n, c, h, w = x.shape
+    off = offset.reshape(n, groups, 9, 2, h, w)
+    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    cols = np.zeros((n, c, 9, h, w), np.float64)
+    for k in range(9):
+        ky, kx = divmod(k, 3)
+        for g in range(groups):
+            py = ys - 1 + ky + off[:, g, k, 0]
+            px = xs - 1 + kx + off[:, g, k, 1]
+            y0, x0 = np.floor(py).astype(int), np.floor(px).astype(int)
+            ly, lx = py - y0, px - x0
+            chans = slice(g * c // groups, (g + 1) * c // groups)
+            for cy, cx, wt in ((y0, x0, (1 - ly) * (1 - lx)), (y0, x0 + 1, (1 - ly) * lx),
+                               (y0 + 1, x0, ly * (1 - lx)), (y0 + 1, x0 + 1, ly * lx)):
+                inside = (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
+                picked = np.stack([x[i, chans][:, np.clip(cy[i], 0, h - 1), np.clip(cx[i], 0, w - 1)]
+                                   for i in range(n)])
+                cols[:, chans, k] += picked * (wt * inside)[:, None]
+            cols[:, chans, k] *= mask.reshape(n, groups, 9, h, w)[:, g, k][:, None]
+    out = np.einsum("ock,nckhw->nohw", weight.reshape(weight.shape[0], c, 9), cols)
+    return out + bias.reshape(1, -1, 1, 1)
+
+
+def test_deformable_conv_with_fractional_offsets_matches_numpy_version():
+    """Fractional offsets, some reaching outside the image (partly and wholly), and random masks."""
+    rng = np.random.default_rng(7)
+    groups, n, c, h, w = 2, 2, 6, 5, 7
+    x = rng.random((n, c, h, w), dtype=np.float32)
+    offset = (rng.standard_normal((n, groups * 18, h, w)) * 2.5).astype(np.float32)
+    offset[0, :4, 0, 0] = [-1.5, 0.25, 9.0, -9.0]  # one sample half outside, one wholly outside
+    mask = rng.random((n, groups * 9, h, w), dtype=np.float32)
+    weight = rng.standard_normal((4, c, 3, 3)).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    out = modulated_deform_conv(*(ms.Tensor(a) for a in (x, offset, mask, weight, bias)), groups).asnumpy()
+    expected = _numpy_deform_conv(x.astype(np.float64), offset, mask, weight, bias, groups)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_deformable_conv_integer_offset_samples_neighbour():
     rng = np.random.default_rng(5)
     x = rng.random((1, 1, 6, 6), dtype=np.float32)
