@@ -12,74 +12,22 @@ from functools import lru_cache
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
-from mindspore import dtype as mstype
 from mindspore.common.initializer import Uniform, initializer
 
-from .layers import LeakyReLU, constant, conv2d, gather_rows, zero_pad
+from .layers import LeakyReLU, add_tiled, batched_weight_product, constant, conv2d, gather_rows, zero_pad
 from .spynet import flow_warp
 
 KERNEL = 3
 KERNEL_POSITIONS = KERNEL * KERNEL
 
 
-@lru_cache(maxsize=32)
-def _sample_layout(n: int, g: int, h: int, w: int) -> dict[str, np.ndarray]:
-    """Host-made constants of modulated_deform_conv for one shape, all in (N, pixel, group, kernel) order.
-
-    `order`: where each (n, pixel, group, kernel) sample sits in the (n, group, kernel, pixel) layout of
-    the offsets and masks; `base_y`/`base_x`: the kernel position's pixel coordinates (y - 1 + ky,
-    x - 1 + kx); `first_row`: the row of (n, group, pixel 0) in the input's (n, group, pixel) rows.
-    """
-    pixels = h * w
-    ys, xs = np.divmod(np.arange(pixels), w)
+def _kernel_grid(h: int, w: int) -> Tensor:
+    """Sampling positions (x, y) of a 3x3 kernel centred on every pixel: (1, 1, 9, H, W, 2)."""
+    ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
     ky, kx = np.divmod(np.arange(KERNEL_POSITIONS), KERNEL)
-    order = np.arange(n * g * KERNEL_POSITIONS * pixels).reshape(n, g, KERNEL_POSITIONS, pixels).transpose(0, 3, 1, 2)
-    shape = (n, pixels, g, KERNEL_POSITIONS)
-    base_y = np.broadcast_to((ys[:, None, None] + ky[None, None, :] - 1)[None], shape)
-    base_x = np.broadcast_to((xs[:, None, None] + kx[None, None, :] - 1)[None], shape)
-    first_row = np.broadcast_to((np.arange(n * g).reshape(n, 1, g, 1) * pixels), shape)
-    return {
-        "order": order.reshape(-1).astype(np.int32),
-        "base_y": np.ascontiguousarray(base_y, np.float32),
-        "base_x": np.ascontiguousarray(base_x, np.float32),
-        "first_row": np.ascontiguousarray(first_row, np.int32),
-    }
-
-
-def _bilinear_columns(
-    x: Tensor, dy: Tensor, dx: Tensor, mask: Tensor, layout: dict[str, np.ndarray], g: int
-) -> Tensor:
-    """Masked bilinear samples of x's groups, as rows (N * pixels, groups * 9 * C/groups).
-
-    dy, dx, mask: (N, pixels, G, 9). Each sample is the sum over its four integer neighbours of
-    (bilinear weight * mask) * value, neighbours outside the image counting as zeros (torchvision's rule);
-    the values come by row gathers from x laid out as (N, G, pixel) rows of C/G channels, plus one zero row.
-    """
-    n, c, h, w = x.shape
-    rows = n * g * h * w
-    values = x.reshape(n * g, c // g, h * w).swapaxes(1, 2).reshape(rows, c // g)
-    values = ops.cat((values, ops.zeros((1, c // g), x.dtype)))
-    if dy.dtype != mstype.float32:  # positions in float32 (float16 holds integers only up to 2048)
-        dy, dx, mask = dy.astype(mstype.float32), dx.astype(mstype.float32), mask.astype(mstype.float32)
-    py = constant(layout["base_y"]) + dy
-    px = constant(layout["base_x"]) + dx
-    y0 = ops.floor(py)
-    x0 = ops.floor(px)
-    ly = py - y0
-    lx = px - x0
-    hy = 1.0 - ly
-    hx = 1.0 - lx
-    y0 = y0.astype(mstype.int32)
-    x0 = x0.astype(mstype.int32)
-    first_row = constant(layout["first_row"], np.int32)
-    total = None
-    for cy, cx, weight in ((y0, x0, hy * hx), (y0, x0 + 1, hy * lx), (y0 + 1, x0, ly * hx), (y0 + 1, x0 + 1, ly * lx)):
-        inside = (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
-        row = ops.select(inside, first_row + cy * w + cx, ops.full_like(first_row, rows))
-        picked = ops.gather(values, row.reshape(-1), 0)
-        part = picked * ops.tile((weight * mask).reshape(-1, 1).astype(x.dtype), (1, c // g))
-        total = part if total is None else total + part
-    return total.reshape(n * h * w, g * KERNEL_POSITIONS * (c // g))
+    grid_y = ys[None] + (ky - 1).astype(np.float32)[:, None, None]
+    grid_x = xs[None] + (kx - 1).astype(np.float32)[:, None, None]
+    return constant(np.stack((grid_x, grid_y), axis=-1)[None, None])
 
 
 def modulated_deform_conv(
@@ -89,25 +37,33 @@ def modulated_deform_conv(
 
     offset: (N, G*9*2, H, W) ordered (group, kernel position, (dy, dx)); mask: (N, G*9, H, W).
     Each input group is bilinearly sampled at its 9 shifted positions (zeros outside, as torchvision),
-    weighted by the mask and contracted with the weight in one matrix product. The sampling is written
-    out (row gathers of the four neighbours): MindSpore 2.10's CPU grid_sample took 2-3x longer, and its
-    own DeformableConv2d far longer still.
+    weighted by the mask and contracted with the weight in one matrix product. MindSpore's own
+    DeformableConv2d is correct too but far slower on CPU.
     """
     n, c, h, w = x.shape
     g = deformable_groups
     out_channels = weight.shape[0]
-    layout = _sample_layout(n, g, h, w)
-    order = layout["order"]
-    dy, dx = ops.split(offset.reshape(n * g * KERNEL_POSITIONS, 2, h * w), 1, axis=1)
-    shape = (n, h * w, g, KERNEL_POSITIONS)
-    dy = gather_rows(dy, order, 1).reshape(shape)
-    dx = gather_rows(dx, order, 1).reshape(shape)
-    mask = gather_rows(mask, order, 1).reshape(shape)
-    cols = _bilinear_columns(x, dy, dx, mask, layout, g).reshape(n, h * w, -1)
-    # weight (O, C, 3, 3) read in the columns' (group, kernel position, channel) order
-    kernel = weight.reshape(out_channels, g, c // g, KERNEL_POSITIONS).transpose(0, 1, 3, 2).reshape(out_channels, -1)
-    out = ops.bmm(cols, ops.tile(kernel.swapaxes(0, 1).unsqueeze(0), (n, 1, 1)))  # (N, pixels, O)
-    return ops.bias_add(out.swapaxes(1, 2), bias).reshape(n, out_channels, h, w)
+    # (dy, dx) pairs to (dx, dy) last, by one element gather: Flip and Transpose are slow on CPU
+    pairs = gather_rows(offset, _offset_pair_order(n * g * KERNEL_POSITIONS, h * w), 1)
+    pairs = pairs.reshape(n, g, KERNEL_POSITIONS, h, w, 2)
+    # positions to grid_sample's [-1, 1]; a product, not a division (layers.gelu says why); constants are
+    # tiled to full size first, as a broadcasting Add or Mul is slow on CPU (layers.add_tiled)
+    to_unit = constant(np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32).reshape(1, 1, 1, 1, 1, 2))
+    grid = add_tiled(pairs, _kernel_grid(h, w)) * ops.tile(to_unit, (n, g, KERNEL_POSITIONS, h, w, 1)) - 1.0
+    grid = grid.reshape(n * g, KERNEL_POSITIONS * h, w, 2)
+    groups = x.reshape(n * g, c // g, h, w)
+    sampled = ops.grid_sample(groups, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    mask = ops.tile(mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w), (1, 1, c // g, 1, 1, 1))
+    cols = (sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask).reshape(n, c * KERNEL_POSITIONS, h * w)
+    out = ops.bias_add(batched_weight_product(weight.reshape(out_channels, -1), cols), bias)
+    return out.reshape(n, out_channels, h, w)
+
+
+@lru_cache(maxsize=32)
+def _offset_pair_order(planes: int, pixels: int) -> np.ndarray:
+    """Element order taking offsets from (planes, (dy, dx), pixels) to (planes, pixels, (dx, dy))."""
+    order = np.arange(planes * 2 * pixels, dtype=np.int64).reshape(planes, 2, pixels)[:, ::-1].transpose(0, 2, 1)
+    return order.reshape(-1).astype(np.int32)
 
 
 class FlowGuidedDeformConv(nn.Cell):
