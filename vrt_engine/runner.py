@@ -62,9 +62,9 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
-GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 6000.0
-GRAPH_FIXED_BYTES = 1_700_000_000
-EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM = 2100.0
+GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 3300.0
+GRAPH_FIXED_BYTES = 1_200_000_000
+EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM = 1400.0
 EAGER_FIXED_BYTES = 600_000_000
 
 
@@ -128,8 +128,10 @@ class Runner:
         self.scale = cfg.upscale
         self.window = tuple(cfg.window_size)
         # Peak host memory of one call grows linearly with the pixels and frames it sees, and with the
-        # width. Measured with bench/model_speed.py (tiny, widths 16/24, MindSpore 2.10 CPU): graph mode
-        # keeps every intermediate alive, about 141 KB per pixel-frame plus 1.6 GB; eager about 49 KB.
+        # width. Measured with bench/model_speed.py (MindSpore 2.10 CPU, 2026-12-03): tiny (width 24) in
+        # graph mode 2.38 GB at 1x6x64x64 and 6.34 GB at 1x6x128x128 (54 KB per pixel-frame above 1.06 GB),
+        # reds_6f (width 180) 15.0 GB at 1x6x64x64; eager: tiny 1.1 and 3.3 GB, reds_6f 6.2 GB. The
+        # constants cover all of them with a margin (graph mode keeps intermediates alive).
         per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if self.settings.graph else EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
         self.bytes_per_pixel_frame = per_width * max(cfg.embed_dims)
         self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
