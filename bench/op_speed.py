@@ -38,7 +38,7 @@ def cases(rng: np.random.Generator) -> list[tuple[str, tuple, Callable, Callable
     from mindspore import ops
 
     from vrt_engine.model.attention import head_gather_indices, window_gather_indices, window_partition
-    from vrt_engine.model.layers import add_tiled, batched_weight_product, gather_rows
+    from vrt_engine.model.layers import add_tiled, batched_weight_product, conv2d_matmul, gather_rows
 
     tokens = rng.random((1, 6, 64, 64, 180), dtype=np.float32)
     flat = tokens.reshape(-1, 180)
@@ -58,6 +58,12 @@ def cases(rng: np.random.Generator) -> list[tuple[str, tuple, Callable, Callable
     order, _ = window_gather_indices((1, 6, 64, 64), (6, 8, 8), (0, 0, 0))
     split, _ = head_gather_indices(64, 384, 6, False)
     qkv = rng.random((64, 384, 540), dtype=np.float32)
+    image = rng.random((2, 64, 32, 32), dtype=np.float32)
+    kernel = rng.random((64, 64, 3, 3), dtype=np.float32)
+
+    def numpy_conv(x, w):  # 3x3, padding 1: windows of the padded input against the kernel
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, [(0, 0), (0, 0), (1, 1), (1, 1)]), (3, 3), (2, 3))
+        return np.einsum("nchwij,ocij->nohw", windows, w, optimize=True)
 
     def partition8(x):
         x = x.reshape(1, 1, 6, 8, 8, 8, 8, 180).transpose(0, 1, 3, 5, 2, 4, 6, 7)
@@ -121,6 +127,18 @@ def cases(rng: np.random.Generator) -> list[tuple[str, tuple, Callable, Callable
         ("conv bias, BiasAdd (ours)", (conv_out, conv_bias), ops.bias_add, lambda a, b: a + b.reshape(1, -1, 1)),
         ("conv 120x2178 @ 10x2178x4096, MatMul", (conv_weight, conv_cols), ops.matmul, np.matmul),
         ("conv, tiled weight in BatchMatMul (ours)", (conv_weight, conv_cols), batched_weight_product, np.matmul),
+        (
+            "conv 64->64 3x3 on 2x32x32, ops.conv2d",
+            (image, kernel),
+            lambda x, w: ops.conv2d(x, w, pad_mode="pad", padding=1),
+            numpy_conv,
+        ),
+        (
+            "the same, unfold + BatchMatMul (ours)",
+            (image, kernel),
+            lambda x, w: conv2d_matmul(x, w, None, 1),
+            numpy_conv,
+        ),
         ("erf of 24576x360 (numpy: tanh)", (hidden,), ops.erf, numpy_erf),
         ("multiply 24576x360", (hidden,), lambda x: x * x, lambda x: x * x),
     ]

@@ -60,6 +60,15 @@ def one_pass(net, x, parts: Parts) -> dict[str, float]:
     def first_features(x, back, fwd):
         return net.conv_first(ops.cat((x, back, fwd), axis=2).swapaxes(1, 2))
 
+    def warping_with(deform, hops: int):
+        """A closure (graph mode resolves free variables, not default arguments) taking the flows as
+        separate tensors: a compiled function takes a list argument as a constant and recompiles."""
+
+        def warping(y, *flows):
+            return align_features(deform, y, list(flows[:hops]), list(flows[hops:]))
+
+        return warping
+
     backward, forward = parts("flows (SpyNet)", net.get_flows, x)
     aligned = parts("aligned images", net._aligned_images, x, backward[0], forward[0])
     feat = parts("conv_first", first_features, x, *aligned)
@@ -75,15 +84,13 @@ def one_pass(net, x, parts: Parts) -> dict[str, float]:
         if i == 6:
             inputs = inputs + outputs[1]
 
-        def warping(y, flows_b, flows_f, deform=stage.pa_deform):
-            return align_features(deform, y, flows_b, flows_f)
-
         y = parts(f"{name} reshape", stage.reshape, inputs)
         g1 = parts(f"{name} mutual+self attention", stage.residual_group1, y)
         y = stage._channels_residual(stage.linear1, g1, y)
         g2 = parts(f"{name} self attention", stage.residual_group2, y)
         y = stage._channels_residual(stage.linear2, g2, y).swapaxes(1, 2)
-        pair = parts(f"{name} parallel warping", warping, y, flows_b, flows_f)
+        warping = warping_with(stage.pa_deform, len(flows_b))
+        pair = parts(f"{name} parallel warping", warping, y, *flows_b, *flows_f)
         fused = ops.cat((y, *pair), axis=2).transpose(0, 1, 3, 4, 2)
         inputs = parts(f"{name} fusion", stage.pa_fuse, fused).transpose(0, 4, 1, 2, 3)
         outputs.append(inputs)
