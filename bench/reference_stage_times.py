@@ -21,17 +21,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-REDS_6F = dict(
-    upscale=4,
-    img_size=[6, 64, 64],
-    window_size=[6, 8, 8],
-    depths=[8] * 7 + [4] * 6,
-    indep_reconsts=[11, 12],
-    embed_dims=[120] * 7 + [180] * 6,
-    num_heads=[6] * 13,
-    pa_frames=2,
-    deformable_groups=12,
-)
+from parity import REDS_6F  # the released 6-frame architecture, as parity.py dumps it (bench/ is on sys.path)
 
 
 def timed_parts(net) -> dict[str, object]:

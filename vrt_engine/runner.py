@@ -130,7 +130,7 @@ class Runner:
         # Peak host memory of one call grows linearly with the pixels and frames it sees, and with the
         # width. Measured with bench/model_speed.py (MindSpore 2.10 CPU, 2026-12-03): tiny (width 24) in
         # graph mode 2.38 GB at 1x6x64x64 and 6.34 GB at 1x6x128x128 (54 KB per pixel-frame above 1.06 GB),
-        # reds_6f (width 180) 15.0 GB at 1x6x64x64; eager: tiny 1.1 and 3.3 GB, reds_6f 6.2 GB. The
+        # reds_6f (width 180) 15.0 GB at 1x6x64x64; eager: tiny 1.1 and 3.3 GB, reds_6f 3.7 GB. The
         # constants cover all of them with a margin (graph mode keeps intermediates alive).
         per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if self.settings.graph else EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
         self.bytes_per_pixel_frame = per_width * max(cfg.embed_dims)

@@ -32,14 +32,6 @@ def window_partition(x, window: Window):
     return x.reshape(-1, window[0] * window[1] * window[2], c)
 
 
-def window_reverse(windows, window: Window, b: int, d: int, h: int, w: int):
-    """Inverse of window_partition: (B * windows, wd*wh*ww, C) -> (B, D, H, W, C)."""
-    c = windows.shape[-1]
-    x = windows.reshape(b * (d // window[0]), h // window[1], w // window[2], window[0], window[1], window[2] * c)
-    x = x.transpose(0, 3, 1, 4, 2, 5)
-    return x.reshape(b, d, h, w, c)
-
-
 def effective_window(size: Window, window: Window, shift: Window) -> tuple[Window, Window]:
     """Shrink the window (and cancel the shift) along axes no longer than the window, as the reference."""
     use_window = list(window)
@@ -262,7 +254,7 @@ class TMSA(nn.Cell):
         window, shift = effective_window((d, h, w), self.window, self.shift)
         order, inverse = window_gather_indices((b, d, h, w), window, shift)
         rows = self.norm1(x).reshape(-1, c)
-        if any(n % win for n, win in zip((d, h, w), window)):  # the reference pads with zeros: one zero row
+        if order.size > b * d * h * w:  # padded windows (the reference pads with zeros): one zero row
             rows = ops.cat((rows, ops.zeros((1, c), rows.dtype)))
         windows = gather_rows(rows, order, c).reshape(-1, window[0] * window[1] * window[2], c)
         shifted = any(s > 0 for s in shift)
