@@ -386,7 +386,7 @@ def test_graph_failure_falls_back_to_eager_with_a_warning(micro_ckpt):
     frames = np.random.default_rng(1).random((4, 64, 64, 3), dtype=np.float32)
     plan = tiling.ChunkPlan(4, 4, 0)
     eager = Runner(micro_ckpt, "cpu", RunnerSettings(graph=False)).upscale(frames, 0, plan)
-    runner = Runner(micro_ckpt, "cpu", RunnerSettings(graph=True))
+    runner = Runner(micro_ckpt, "cpu", RunnerSettings(graph=True, workers=1))  # the model in this process
     runner._compiled = ms.jit(not_compilable)
     np.testing.assert_array_equal(runner.upscale(frames, 0, plan), eager)
     notices = runner.pop_notices()

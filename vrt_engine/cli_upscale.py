@@ -115,6 +115,7 @@ def _settings(args: argparse.Namespace):
         keep_subtitles=not args.no_subtitles,
         overwrite=args.overwrite,
         graph=not args.eager,
+        workers=args.workers,
         segment_frames=args.segment_frames,
     )
 
@@ -247,6 +248,13 @@ def upscale_parser() -> argparse.ArgumentParser:
         help="frames per resumable segment (a kill loses at most one)",
     )
     p.add_argument("--eager", action="store_true", help="run the model op by op instead of a compiled graph")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="on a CPU: model processes running tiles side by side, one core each (default: one per core; "
+        "1: none, the model runs in this process)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=_version())
     return p

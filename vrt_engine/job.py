@@ -151,6 +151,7 @@ class JobSettings:
     overwrite: bool = False
     memory_budget: int | None = None
     graph: bool = True
+    workers: int | None = None  # CPU model processes side by side (None: one per core; 1: in this process)
     segment_frames: int = SEGMENT_FRAMES  # resume granularity: work lost to a kill is at most one segment
 
     def validate(self) -> None:
@@ -162,6 +163,8 @@ class JobSettings:
             raise ValueError(f"tile: must be >= 0, got {self.tile}")
         if self.chunk is not None and self.chunk < 0:
             raise ValueError(f"chunk: must be >= 0, got {self.chunk}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers: must be >= 1, got {self.workers}")
 
 
 def default_output_path(input_path: str | os.PathLike[str], settings: JobSettings, folder: Path | None = None) -> Path:
@@ -285,9 +288,9 @@ class _FrameWindow:
 
 
 # ---------------------------------------------------------------------------------------------- running
-def runner_key(settings: JobSettings) -> tuple[str, str, bool]:
+def runner_key(settings: JobSettings) -> tuple[str, str, bool, int | None]:
     """What decides the loaded model: jobs with the same key share one Runner (tiles and chunks may differ)."""
-    return settings.model, settings.device, settings.graph
+    return settings.model, settings.device, settings.graph, settings.workers
 
 
 class JobRunner:
@@ -303,6 +306,7 @@ class JobRunner:
     def runner_for(self, settings: JobSettings) -> Runner:
         key = runner_key(settings)
         if self._runner is None or self._runner_key != key:
+            self.close()
             self._runner = self._make_runner(
                 settings.model,
                 settings.device,
@@ -313,6 +317,7 @@ class JobRunner:
                     chunk_overlap=settings.chunk_overlap,
                     memory_budget=settings.memory_budget,
                     graph=settings.graph,
+                    workers=settings.workers,
                 ),
             )
             self._runner_key = key
@@ -325,6 +330,12 @@ class JobRunner:
         )
         r.memory_budget = settings.memory_budget
         return self._runner
+
+    def close(self) -> None:
+        """Let go of the loaded model and stop its worker processes."""
+        if self._runner is not None:
+            self._runner.close()
+        self._runner = self._runner_key = None
 
     def run(
         self,

@@ -8,15 +8,15 @@ spatially the way the reference does (vrt_engine.tiling), feeds the model throug
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from . import tiling
+from .workers import WorkerPool, is_out_of_memory, usable_cores
 
 MIN_MODEL_SIDE = 64  # VRT's stage 4 works at 1/8 scale with 8x8 windows (mutual attention needs them whole)
 BICUBIC = "bicubic"
@@ -56,12 +56,6 @@ def available_memory_bytes() -> int:
     return 4 << 30
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, MemoryError) or bool(
-        re.search(r"out of memory|memory.*(alloc|insufficient)", str(exc), re.I)
-    )
-
-
 GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 3300.0
 GRAPH_FIXED_BYTES = 1_200_000_000
 EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM = 1400.0
@@ -78,6 +72,7 @@ class RunnerSettings:
     chunk_overlap: int = 2
     memory_budget: int | None = None  # bytes; default: half of what is free
     graph: bool = True
+    workers: int | None = None  # CPU: model processes, one core each (None: one per core in graph mode; 1: none)
 
 
 class Runner:
@@ -97,6 +92,8 @@ class Runner:
         self._model = None
         self._compiled: Callable | None = None
         self._half = False
+        self._pool: WorkerPool | None = None
+        self.workers = 1  # model calls that run side by side
         self.model_seconds = 0.0  # time spent inside the network (or the bicubic baseline), for overhead figures
         self.model_calls = 0
         self.notices: list[str] = []
@@ -141,6 +138,17 @@ class Runner:
             net.to_float(ms.float16)
         self._model = net
         self._compiled = ms.jit(net.construct) if self.settings.graph else net
+        cores = usable_cores()
+        if dev.kind == "cpu":  # automatic: in graph mode (eager mode is the slow fallback, kept simple)
+            wanted = self.settings.workers or (len(cores) if self.settings.graph else 1)
+            self.workers = max(1, min(wanted, len(cores)))
+        if self.workers > 1:
+            self._pool = WorkerPool(str(model), self.settings.graph, cores[: self.workers])
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (a later call starts them again)."""
+        if self._pool is not None:
+            self._pool.close()
 
     @property
     def is_bicubic(self) -> bool:
@@ -152,7 +160,8 @@ class Runner:
         s = self.settings
         if self.is_bicubic:
             return (s.chunk or 8), 0
-        budget = (s.memory_budget or available_memory_bytes() // 2) - self.fixed_bytes
+        # each worker holds its own graph and activations: the budget is shared between them
+        budget = (s.memory_budget or available_memory_bytes() // 2) // self.workers - self.fixed_bytes
         fixed = None if s.chunk is None else (min(s.chunk, num_frames) if s.chunk else 0)
         if fixed and fixed <= s.chunk_overlap:
             fixed = min(num_frames, s.chunk_overlap + 1)
@@ -167,6 +176,7 @@ class Runner:
             chunk_overlap=s.chunk_overlap,
             tile_overlap=s.tile_overlap,
             fixed_chunk=fixed,
+            workers=self.workers,
         )
         chunk = s.chunk if s.chunk is not None else auto_chunk
         tile = s.tile if s.tile is not None else auto_tile
@@ -188,7 +198,7 @@ class Runner:
         try:
             y = self._compiled(x).asnumpy()
         except Exception as exc:  # graph compilation raises RuntimeError, TypeError, NameError, ...
-            if self._compiled is self._model or isinstance(exc, MemoryError) or _is_out_of_memory(exc):
+            if self._compiled is self._model or isinstance(exc, MemoryError) or is_out_of_memory(exc):
                 raise
             self._fall_back_to_eager(exc)
             y = self._model(x).asnumpy()
@@ -196,6 +206,22 @@ class Runner:
         y = y.astype(np.float32, copy=False)
         h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
         return y[..., :h, :w]
+
+    def _forward_many(self, pieces: list[np.ndarray]) -> Iterator[np.ndarray]:
+        """As :meth:`_forward` for several pieces, run side by side by the worker processes, in order."""
+        assert self._pool is not None
+        step = int(np.lcm(self.window[1], self.window[2]))
+        results = self._pool.map(pad_for_model(piece, step)[0] for piece in pieces)
+        try:
+            for piece in pieces:
+                start = time.perf_counter()
+                out, _ = next(results)
+                self._count_call(time.perf_counter() - start)  # the wait is the model's time seen from here
+                self.notices += self._pool.notices
+                self._pool.notices.clear()
+                yield out[..., : piece.shape[-2] * self.scale, : piece.shape[-1] * self.scale]
+        finally:
+            results.close()
 
     def _fall_back_to_eager(self, exc: BaseException) -> None:
         """Graph mode failed (seen inside a frozen bundle): keep working in eager mode, slower, and say so."""
@@ -233,13 +259,14 @@ class Runner:
         while True:
             overlap = self.tile_overlap_for(tile)
             try:
+                many = self._forward_many if self._pool is not None else None
                 if plan is not None:
-                    out = tiling.upscale_chunk(clip, plan, self._forward, self.scale, tile, overlap, self.window)
+                    out = tiling.upscale_chunk(clip, plan, self._forward, self.scale, tile, overlap, self.window, many)
                 else:
-                    out = tiling.upscale_clip(clip, self._forward, self.scale, tile, overlap, self.window)
+                    out = tiling.upscale_clip(clip, self._forward, self.scale, tile, overlap, self.window, many)
                 return out[0].transpose(0, 2, 3, 1), tile
             except (RuntimeError, MemoryError) as exc:
-                if not _is_out_of_memory(exc):
+                if not is_out_of_memory(exc):
                     raise
                 step = int(np.lcm(self.window[1], self.window[2]))
                 try:

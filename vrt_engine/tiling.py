@@ -40,6 +40,9 @@ import numpy as np
 Forward = Callable[[np.ndarray], np.ndarray]
 """A model as a function: ``(N, D, C, h, w) -> (N, D, C', h * scale, w * scale)``."""
 
+ForwardMany = Callable[[Sequence[np.ndarray]], Iterable[np.ndarray]]
+"""A model over several pieces at once (outputs in the same order), e.g. run by worker processes."""
+
 WindowSize = int | Sequence[int]
 """Attention window: an int for all three axes, or ``(frames, rows, columns)`` as VRT's ``[6, 8, 8]``."""
 
@@ -118,15 +121,17 @@ def _check_clip(clip: np.ndarray) -> None:
         raise ValueError(f"expected an (N, D, C, H, W) array, got shape {clip.shape}")
 
 
-def _run(forward: Forward, x: np.ndarray, scale: int) -> np.ndarray:
-    out = np.asarray(forward(x))
-    n, d, _, h, w = x.shape
-    if out.ndim != 5 or out.shape[:2] != (n, d) or out.shape[3:] != (h * scale, w * scale):
-        raise ValueError(
-            f"forward returned shape {out.shape} for input {x.shape}; expected "
-            f"({n}, {d}, C, {h * scale}, {w * scale})"
-        )
-    return out
+def _checked(outputs: Iterable[np.ndarray], pieces: Sequence[np.ndarray], scale: int) -> Iterator[np.ndarray]:
+    """The model's outputs, each checked against the shape its piece calls for."""
+    for x, out in zip(pieces, outputs):
+        out = np.asarray(out)
+        n, d, _, h, w = x.shape
+        if out.ndim != 5 or out.shape[:2] != (n, d) or out.shape[3:] != (h * scale, w * scale):
+            raise ValueError(
+                f"forward returned shape {out.shape} for input {x.shape}; expected "
+                f"({n}, {d}, C, {h * scale}, {w * scale})"
+            )
+        yield out
 
 
 def upscale_clip(
@@ -136,6 +141,7 @@ def upscale_clip(
     tile: int = 0,
     overlap: int = 0,
     window_size: WindowSize = 8,
+    forward_many: ForwardMany | None = None,
 ) -> np.ndarray:
     """Run ``forward`` over a clip in spatial tiles and blend them, as the reference ``test_clip``.
 
@@ -143,7 +149,10 @@ def upscale_clip(
     result. Otherwise square tiles of ``tile`` input pixels step by ``tile - overlap``; each interior
     tile edge drops ``overlap // 2`` (leading) / ``ceil(overlap / 2)`` (trailing) output pixels and
     every pixel is the mean of the tiles that kept it. Returns float32 ``(N, D, C', H*s, W*s)``.
+    ``forward_many`` (optional) runs all the pieces, e.g. side by side in worker processes; its outputs
+    are blended in the same order, so the result is the same as with ``forward``.
     """
+    run_all = forward_many or (lambda pieces: map(forward, pieces))
     _check_clip(clip)
     _, wh, ww = window3(window_size)
     if tile % wh or tile % ww:
@@ -151,7 +160,8 @@ def upscale_clip(
     n, d, _, h, w = clip.shape
 
     if tile == 0:
-        out = _run(forward, pad_to_multiple(clip, (1, wh, ww)), scale)
+        padded = pad_to_multiple(clip, (1, wh, ww))
+        (out,) = _checked(run_all([padded]), [padded], scale)
         return np.ascontiguousarray(out[..., : h * scale, : w * scale], dtype=np.float32)
 
     rows = tile_starts(h, tile, overlap)
@@ -160,19 +170,19 @@ def upscale_clip(
     trail = -((-overlap) // 2)
     acc: np.ndarray | None = None
     weight = np.zeros((h * scale, w * scale), dtype=np.float32)
-    for i, y0 in enumerate(rows):
-        for j, x0 in enumerate(cols):
-            out = _run(forward, clip[..., y0 : y0 + tile, x0 : x0 + tile], scale)
-            if acc is None:
-                acc = np.zeros((n, d, out.shape[2], h * scale, w * scale), dtype=np.float32)
-            ph, pw = out.shape[-2:]
-            top = lead if i > 0 else 0
-            bottom = ph - trail if i < len(rows) - 1 else ph
-            left = lead if j > 0 else 0
-            right = pw - trail if j < len(cols) - 1 else pw
-            oy, ox = y0 * scale, x0 * scale
-            acc[..., oy + top : oy + bottom, ox + left : ox + right] += out[..., top:bottom, left:right]
-            weight[oy + top : oy + bottom, ox + left : ox + right] += 1
+    grid = [(i, j, y0, x0) for i, y0 in enumerate(rows) for j, x0 in enumerate(cols)]
+    pieces = [clip[..., y0 : y0 + tile, x0 : x0 + tile] for _, _, y0, x0 in grid]
+    for (i, j, y0, x0), out in zip(grid, _checked(run_all(pieces), pieces, scale), strict=True):
+        if acc is None:
+            acc = np.zeros((n, d, out.shape[2], h * scale, w * scale), dtype=np.float32)
+        ph, pw = out.shape[-2:]
+        top = lead if i > 0 else 0
+        bottom = ph - trail if i < len(rows) - 1 else ph
+        left = lead if j > 0 else 0
+        right = pw - trail if j < len(cols) - 1 else pw
+        oy, ox = y0 * scale, x0 * scale
+        acc[..., oy + top : oy + bottom, ox + left : ox + right] += out[..., top:bottom, left:right]
+        weight[oy + top : oy + bottom, ox + left : ox + right] += 1
     assert acc is not None
     np.divide(acc, weight, out=acc)
     return acc
@@ -238,6 +248,7 @@ def upscale_chunk(
     tile: int = 0,
     tile_overlap: int = 0,
     window_size: WindowSize = 8,
+    forward_many: ForwardMany | None = None,
 ) -> np.ndarray:
     """Upscale the input frames of one chunk of ``plan`` (shape ``(N, length, C, H, W)``).
 
@@ -249,9 +260,9 @@ def upscale_chunk(
         raise ValueError(f"chunk has {frames.shape[1]} frames, plan expects {plan.length}")
     if plan.whole_video:
         wd, _, _ = window3(window_size)
-        out = upscale_clip(flip_pad(frames, 1, wd), forward, scale, tile, tile_overlap, window_size)
+        out = upscale_clip(flip_pad(frames, 1, wd), forward, scale, tile, tile_overlap, window_size, forward_many)
         return out[:, : plan.length]
-    return upscale_clip(frames, forward, scale, tile, tile_overlap, window_size)
+    return upscale_clip(frames, forward, scale, tile, tile_overlap, window_size, forward_many)
 
 
 def upscale_video(
@@ -368,6 +379,7 @@ def auto_tile(
     chunk_overlap: int = 2,
     tile_overlap: int = 20,
     fixed_chunk: int | None = None,
+    workers: int = 1,
 ) -> tuple[int, int]:
     """Pick ``(chunk, tile)`` that fits ``bytes_budget`` and wastes the least compute on overlaps.
 
@@ -385,7 +397,9 @@ def auto_tile(
     it the longest chunk (more temporal context), then the largest tile. When no plan has a tile of
     at least ``min_tile``, the shortest chunk with ``min_tile`` is returned (best effort; the
     out-of-memory retry of the runner with :func:`smaller_tile` takes over). ``fixed_chunk`` (the
-    user's chunk length; 0 is the whole clip) leaves only the tile to choose.
+    user's chunk length; 0 is the whole clip) leaves only the tile to choose. With ``workers`` running
+    a chunk's tiles side by side (``bytes_budget`` is then one worker's), a plan is charged for the
+    workers its last round of tiles leaves idle: 3 tiles on 2 workers take as long as 4.
     """
     if min(height, width, num_frames) < 1 or bytes_budget <= 0 or bytes_per_pixel_frame <= 0:
         raise ValueError("sizes, budget and bytes_per_pixel_frame must be positive")
@@ -413,7 +427,8 @@ def auto_tile(
             tiles = [t for t in range(min_tile, largest + 1, step) if memory(chunk, t) <= bytes_budget]
         for tile in tiles:
             work = plan_work(height, width, num_frames, chunk, tile, (wd, wh, ww), chunk_overlap, tile_overlap)
-            plans.append((work, chunk, tile))
+            pieces = tiles_per_chunk(height, width, tile, tile_overlap)
+            plans.append((work * -(-pieces // workers) * workers / pieces, chunk, tile))
     if not plans:
         return chunks[0], (0 if min_tile >= max(hp, wp) else min_tile)
     least = min(work for work, _, _ in plans)
@@ -445,6 +460,14 @@ def plan_work(
     rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     th, tw = _patch(height, hp, wh, tile), _patch(width, wp, ww, tile)
     return temporal * len(rows) * th * len(cols) * tw / (height * width)
+
+
+def tiles_per_chunk(height: int, width: int, tile: int, tile_overlap: int = 20) -> int:
+    """Model calls one chunk takes: the tiles of :func:`upscale_clip` (1 for the whole frame)."""
+    if tile == 0:
+        return 1
+    overlap = min(tile_overlap, tile // 2)
+    return len(tile_starts(height, tile, overlap)) * len(tile_starts(width, tile, overlap))
 
 
 def _patch(size: int, padded: int, window: int, tile: int) -> int:
