@@ -84,13 +84,18 @@ def worker_device(name: str, auto_kind: str, local_id: str | None) -> str:
 def _set_device(cfg: Config) -> None:
     import mindspore as ms
 
-    from vrt_engine.devices import activate, parse_device
+    from vrt_engine.devices import activate, parse_device, pin_to_core
+    from vrt_engine.workers import usable_cores
 
     mode = ms.GRAPH_MODE if cfg.train.graph else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)
     local = os.environ.get("DEVICE_ID") if launched_by_msrun() else None  # msrun gives each worker its card
     auto_kind = parse_device("auto").kind if cfg.train.device.strip().lower() == "auto" else ""
-    activate(parse_device(worker_device(cfg.train.device, auto_kind, local)))
+    device = parse_device(worker_device(cfg.train.device, auto_kind, local))
+    if device.kind == "cpu" and local is not None and os.environ.get("MS_ROLE") == "MS_WORKER":
+        cores = usable_cores()  # msrun's workers on one machine's CPU: one core each, as the model workers
+        pin_to_core(cores[int(local) % len(cores)])
+    activate(device)
 
 
 def _resume(cfg: Config, world: World, resume: str | None):

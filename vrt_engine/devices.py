@@ -86,6 +86,24 @@ def parse_device(name: str) -> Device:
     return wanted
 
 
+def pin_to_core(core: int) -> None:
+    """Run this process, all its threads, on one core (Linux; elsewhere nothing happens).
+
+    Why: several MindSpore processes sharing a CPU (model workers, msrun's training workers) each
+    size their thread pool to all cores and then fight over them; one core each is faster. Call it
+    before :func:`activate`, which sizes MindSpore's pool to the cores the process may use.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread may end meanwhile
+            os.sched_setaffinity(tid, {core})
+
+
 def activate(device: Device, blocking_launch: bool = True) -> None:
     """Make MindSpore run on this device (process-wide); `blocking_launch=False` keeps MindSpore's
     asynchronous CPU launch (only bench/eager_launch.py wants it, to compare)."""

@@ -55,13 +55,14 @@ def _first_line(exc: BaseException) -> str:
 def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) -> None:
     """Body of a worker process: load, then answer each clip with ("ok", output, seconds, notice)."""
     _die_with_parent()
-    if core is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {core})  # before MindSpore starts, so it sizes its thread pool to one core
+    from .devices import Device, activate, pin_to_core
+
+    if core is not None:
+        pin_to_core(core)  # before MindSpore starts, so it sizes its thread pool to one core
     try:
         import mindspore as ms
 
         from . import load_model
-        from .devices import Device, activate
 
         activate(Device("cpu"))
         net = load_model(model)
