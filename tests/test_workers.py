@@ -132,3 +132,26 @@ def test_worker_failures_are_one_line(tmp_path):
         list(pool.map([np.zeros((1, 2, 3, 64, 64), np.float32)]))
     assert "\n" not in str(caught.value)
     pool.close()
+
+
+@two_cores
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread affinity through /proc")
+def test_pin_to_core_moves_every_thread_of_the_process():
+    core = usable_cores()[-1]
+    code = (
+        "import threading\n"
+        "from pathlib import Path\n"
+        "from vrt_engine.devices import pin_to_core\n"
+        "done = threading.Event()\n"
+        "thread = threading.Thread(target=done.wait)\n"
+        "thread.start()\n"
+        f"pin_to_core({core})\n"
+        "for task in Path('/proc/self/task').iterdir():\n"
+        "    status = (task / 'status').read_text().splitlines()\n"
+        "    print(next(s.split()[1] for s in status if s.startswith('Cpus_allowed_list:')))\n"
+        "done.set()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    lists = done.stdout.split()
+    assert len(lists) >= 2 and set(lists) == {str(core)}, done.stdout
