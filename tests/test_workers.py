@@ -155,3 +155,24 @@ def test_pin_to_core_moves_every_thread_of_the_process():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     lists = done.stdout.split()
     assert len(lists) >= 2 and set(lists) == {str(core)}, done.stdout
+
+
+@two_cores
+def test_a_job_with_two_workers_writes_the_video_one_process_writes(micro_ckpt, tmp_path):
+    from vrt_engine import video
+    from vrt_engine.job import Finished, Job, JobRunner, JobSettings
+
+    clip = video.make_test_clip(tmp_path / "wide.mp4", 112, 48, 6, audio=True)  # 2 tiles of 64 per chunk
+    base = dict(model=str(micro_ckpt), device="cpu", graph=False, tile=64, tile_overlap=16, chunk=4, codec="ffv1")
+    outputs, logs = {}, []
+    for workers in (1, 2):
+        runner = JobRunner()
+        outputs[workers] = tmp_path / f"out_{workers}.mkv"
+        job = Job(clip, outputs[workers], JobSettings(**base, workers=workers))
+        try:
+            assert isinstance(runner.run(job, lambda e: logs.append(getattr(e, "text", ""))), Finished)
+        finally:
+            runner.close()
+    assert any("(2 worker processes, one core each)" in line for line in logs)
+    assert outputs[1].read_bytes() == outputs[2].read_bytes()
+    assert video.probe(outputs[2]).frame_count == 6

@@ -395,8 +395,9 @@ class JobRunner:
         groups = _segments(plan, s.segment_frames)
         emit(
             LogLine(
-                f"model {s.model} on {runner.device_name}; chunk {plan.length} frames, "
-                f"tile {state.tiles[-1][1] or 'whole frame'}"
+                f"model {s.model} on {runner.device_name}"
+                + (f" ({runner.workers} worker processes, one core each)" if runner.workers > 1 else "")
+                + f"; chunk {plan.length} frames, tile {state.tiles[-1][1] or 'whole frame'}"
             )
         )
         done = _finished_segments(work, len(groups), emit) if resumed else 0
