@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from . import tiling
-from .workers import WorkerPool, is_out_of_memory, usable_cores
+from .workers import WorkerPool, eager_fallback_notice, is_out_of_memory, usable_cores
 
 MIN_MODEL_SIDE = 64  # VRT's stage 4 works at 1/8 scale with 8x8 windows (mutual attention needs them whole)
 BICUBIC = "bicubic"
@@ -225,9 +225,8 @@ class Runner:
 
     def _fall_back_to_eager(self, exc: BaseException) -> None:
         """Graph mode failed (seen inside a frozen bundle): keep working in eager mode, slower, and say so."""
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         self._compiled = self._model
-        self.notices.append(f"graph mode failed ({first}); running eager mode (slower)")
+        self.notices.append(eager_fallback_notice(exc))
 
     def pop_notices(self) -> list[str]:
         """Warnings since the last call (the job turns them into log lines)."""

@@ -456,10 +456,8 @@ def plan_work(
     temporal = 1.0 if chunk == 0 or chunk >= num_frames else chunk / (chunk - chunk_overlap)
     if tile == 0:
         return temporal * hp * wp / (height * width)
-    overlap = min(tile_overlap, tile // 2)
-    rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     th, tw = _patch(height, hp, wh, tile), _patch(width, wp, ww, tile)
-    return temporal * len(rows) * th * len(cols) * tw / (height * width)
+    return temporal * (tiles_per_chunk(height, width, tile, tile_overlap) * th * tw) / (height * width)
 
 
 def tiles_per_chunk(height: int, width: int, tile: int, tile_overlap: int = 20) -> int:

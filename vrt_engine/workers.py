@@ -48,8 +48,14 @@ def _die_with_parent() -> None:
             pass
 
 
-def _first_line(exc: BaseException) -> str:
-    return ((str(exc).strip().splitlines() or [type(exc).__name__])[0])[:200]
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type's name when empty), at most ``limit`` characters."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+
+
+def eager_fallback_notice(exc: BaseException) -> str:
+    """What the user is told when graph mode fails (as inside a frozen bundle) and eager mode takes over."""
+    return f"graph mode failed ({first_line(exc, 160)}); running eager mode (slower)"
 
 
 def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) -> None:
@@ -69,7 +75,7 @@ def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) ->
         net.set_train(False)
         forward = ms.jit(net.construct) if graph else net
     except Exception as exc:  # reported to the parent, which raises it there
-        conn.send(("failed", f"{type(exc).__name__}: {_first_line(exc)}"))
+        conn.send(("failed", f"{type(exc).__name__}: {first_line(exc)}"))
         return
     while True:
         try:
@@ -86,11 +92,11 @@ def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) ->
             except Exception as exc:
                 if forward is net or is_out_of_memory(exc):
                     raise
-                notice = f"graph mode failed ({_first_line(exc)}); running eager mode (slower)"
+                notice = eager_fallback_notice(exc)
                 forward = net
                 out = net(ms.Tensor(clip)).asnumpy()
         except Exception as exc:
-            conn.send(("failed", f"{type(exc).__name__}: {_first_line(exc)}"))
+            conn.send(("failed", f"{type(exc).__name__}: {first_line(exc)}"))
             continue
         conn.send(("ok", out, time.perf_counter() - start, notice))
 
