@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/workers_speed.py                        # tiny, 640x360, 1 and 2 workers
     .venv/bin/python bench/workers_speed.py --size 320x180 --workers 1 2 --plan 8 64
+    .venv/bin/python bench/workers_speed.py --arch bench/smallest_vrt.yaml --workers 2   # any architecture
 
 Each worker count runs in a fresh process: the runner picks chunk and tile for it from the memory
 budget (or --plan), compiles on two tiles ("first s"), then one chunk of random frames is timed. A long video
 advances ``chunk - overlap`` frames per chunk, so that is what the chunk's time is divided by. Peak
 memory is the summed resident memory of the process and its workers, sampled every 50 ms.
+--arch times any architecture (a YAML mapping of the reference constructor's arguments) with random
+weights, which do not change the speed: bench/smallest_vrt.yaml is the narrowest VRT with every part.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -58,12 +63,24 @@ def measure(model: str, workers: int, width: int, height: int, plan: tuple[int, 
     }
 
 
+def random_weights_checkpoint(arch_file: Path, folder: Path) -> Path:
+    """A checkpoint of the architecture in arch_file with freshly initialised weights, written in folder."""
+    from vrt_engine import build_model
+    from vrt_engine.weights import save_checkpoint
+
+    arch = yaml.safe_load(arch_file.read_text())
+    path = folder / f"{arch_file.stem}.ckpt"
+    save_checkpoint(build_model(arch), path, arch)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny", help="built-in name or a .ckpt/.pth file")
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the frames")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--plan", type=int, nargs=2, metavar=("CHUNK", "TILE"), help="sizes (default: automatic)")
+    parser.add_argument("--arch", type=Path, help="a YAML architecture to time with random weights (not --model)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
@@ -71,7 +88,15 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(measure(args.model, args.one, width, height, plan)))
         return
-    print(f"model {args.model}, {width}x{height} frames, CPU")
+    with tempfile.TemporaryDirectory() as folder:
+        if args.arch:
+            args.model = str(random_weights_checkpoint(args.arch, Path(folder)))
+        compare(args, width, height, plan)
+
+
+def compare(args: argparse.Namespace, width: int, height: int, plan: tuple[int, int] | None) -> None:
+    """Each worker count in a fresh process, one table row each."""
+    print(f"model {args.arch or args.model}, {width}x{height} frames, CPU")
     columns = ("workers", 7), ("chunk", 5), ("tile", 5), ("tiles", 5), ("work", 5), ("first s", 8), ("s/frame", 8)
     print(" ".join(f"{name:>{span}}" for name, span in (*columns, ("peak GB", 8))))
     for workers in args.workers:
