@@ -4,6 +4,7 @@ groups and its parallel warping), each stage-8 block and the reconstruction.
     .venv/bin/python bench/stage_times.py                       # reds_6f on (1, 6, 3, 64, 64)
     .venv/bin/python bench/stage_times.py --model tiny --repeats 2
     .venv/bin/python bench/stage_times.py --model tiny --graph     # each part compiled on its own
+    .venv/bin/python bench/stage_times.py --model bench/smallest_vrt.yaml --graph   # any architecture
 
 Each part is run on its own and synchronised (`asnumpy`), so the figures add up to about one forward.
 The first pass pays one-off costs (kernel set-up, or compilation with --graph: each part is then its own
@@ -16,8 +17,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 
 def _last_tensor(value):
@@ -110,7 +113,7 @@ def kind_of(label: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="reds_6f")
+    parser.add_argument("--model", default="reds_6f", help="a preset, or a YAML architecture (random weights)")
     parser.add_argument("--shape", nargs=5, type=int, default=[1, 6, 3, 64, 64], metavar=("N", "D", "C", "H", "W"))
     parser.add_argument("--repeats", type=int, default=2, help="passes; the last is printed (default 2)")
     parser.add_argument("--graph", action="store_true", help="compile each part on its own (mindspore.jit)")
@@ -124,8 +127,9 @@ def main() -> None:
     from vrt_engine.devices import Device, activate
 
     activate(Device("cpu"))  # as the engine runs: blocking eager launch (bench/eager_launch.py)
+    arch = yaml.safe_load(Path(args.model).read_text()) if args.model.endswith((".yaml", ".yml")) else args.model
     try:
-        net = build_model(args.model)
+        net = build_model(arch)
     except ValueError as error:  # an unknown preset: one line, not a traceback
         parser.error(str(error))
     net.set_train(False)
