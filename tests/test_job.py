@@ -27,7 +27,7 @@ from vrt_engine.job import (
     preview_frame,
     run_job,
 )
-from vrt_engine.runner import Runner, bicubic_upscale, to_float, to_integer
+from vrt_engine.runner import Runner, RunnerSettings, bicubic_upscale, to_float, to_integer
 
 
 def _stream_md5(path: Path, selector: str) -> str:
@@ -211,6 +211,17 @@ class NearestRunner(Runner):
 
     def _forward(self, clip):
         return np.repeat(np.repeat(clip, self.scale, axis=-2), self.scale, axis=-1)
+
+
+def test_a_model_narrower_than_tiny_is_planned_with_tiny_memory(micro_ckpt):
+    """Memory does not fall below tiny's with the width (bench/smallest_vrt.yaml peaked at twice what a
+    per-width estimate allowed), so the micro model (width 12, tiny's windows) gets tiny's automatic sizes."""
+    budget = 600_000_000 + 2_000_000_000
+    narrow = Runner(micro_ckpt, "cpu", RunnerSettings(graph=False, memory_budget=budget))
+    tiny = Runner("tiny", "cpu", RunnerSettings(graph=False, memory_budget=budget))
+    assert narrow.window == tiny.window
+    assert narrow.plan_sizes(360, 640, 600) == tiny.plan_sizes(360, 640, 600)
+    assert narrow.plan_sizes(360, 640, 600)[1] > 0  # a budget that makes the sizes matter: tiles, not frames
 
 
 def test_resume_with_automatic_sizes_survives_a_different_memory_budget(micro_ckpt, tmp_path):

@@ -60,6 +60,10 @@ GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 3300.0
 GRAPH_FIXED_BYTES = 1_200_000_000
 EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM = 1400.0
 EAGER_FIXED_BYTES = 600_000_000
+# The narrowest width the constants above were measured at (tiny's 24). Narrower models are planned as
+# if they were this wide: their memory does not fall with the width (bench/smallest_vrt.yaml, width 8,
+# peaked at about 11 GB per worker at 12x112x112 where width 8 x 3300 B predicts 5 GB).
+MEMORY_MIN_WIDTH = 24
 
 
 @dataclass
@@ -130,7 +134,7 @@ class Runner:
         # reds_6f (width 180) 15.0 GB at 1x6x64x64; eager: tiny 1.1 and 3.3 GB, reds_6f 3.7 GB. The
         # constants cover all of them with a margin (graph mode keeps intermediates alive).
         per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if self.settings.graph else EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
-        self.bytes_per_pixel_frame = per_width * max(cfg.embed_dims)
+        self.bytes_per_pixel_frame = per_width * max(*cfg.embed_dims, MEMORY_MIN_WIDTH)
         self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
         self.max_chunk = max(2 * cfg.window_size[0], 12)
         self._half = dev.half_precision
