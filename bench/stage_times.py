@@ -127,11 +127,11 @@ def main() -> None:
     from vrt_engine.devices import Device, activate
 
     activate(Device("cpu"))  # as the engine runs: blocking eager launch (bench/eager_launch.py)
-    arch = yaml.safe_load(Path(args.model).read_text()) if args.model.endswith((".yaml", ".yml")) else args.model
     try:
+        arch = yaml.safe_load(Path(args.model).read_text()) if args.model.endswith((".yaml", ".yml")) else args.model
         net = build_model(arch)
-    except ValueError as error:  # an unknown preset: one line, not a traceback
-        parser.error(str(error))
+    except (OSError, yaml.YAMLError, ValueError) as error:  # a bad preset or file: one line, not a traceback
+        parser.error(f"--model {args.model}: {error}")
     net.set_train(False)
     x = ms.Tensor(np.random.default_rng(0).random(args.shape, dtype=np.float32))
     parts = Parts(args.graph)

@@ -90,7 +90,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         if args.arch:
-            args.model = str(random_weights_checkpoint(args.arch, Path(folder)))
+            try:
+                args.model = str(random_weights_checkpoint(args.arch, Path(folder)))
+            except (OSError, yaml.YAMLError, ValueError) as error:
+                parser.error(f"--arch {args.arch}: {error}")
         compare(args, width, height, plan)
 
 
