@@ -9,11 +9,11 @@ For each clip length, a generated clip (testsrc2 video with sound) is upscaled b
 inside the network's forward calls, "compile s" the first of them (graph compilation in graph mode),
 reported apart because it is paid once per tile shape, not per frame. Overhead is everything else
 (decode, tiling, blending, encode, mux) as a share of the end-to-end time less that first call.
-Peak memory is sampled every 50 ms as the resident set of the job process plus all its ffmpeg
-children together (decoder and encoder run at once); "ffmpeg MB" is the children's share at their
-own peak. (RUSAGE_CHILDREN is no use here: a child's maximum counts the Python image it was forked
-from.) A named model whose weights are not installed runs with random weights of its
-architecture: speed does not depend on them.
+Peak memory is sampled every 50 ms as the resident set of the job process plus all its children
+together (the ffmpeg decoder and encoder, which run at once, and the model worker processes on a CPU);
+"workers MB" and "ffmpeg MB" are those children's shares at their own peaks. (RUSAGE_CHILDREN is no
+use here: a child's maximum counts the Python image it was forked from.) A named model whose weights
+are not installed runs with random weights of its architecture: speed does not depend on them.
 
 Targets: overhead <= 10%, and peak memory of the longest clip <= 1.1x that of the shortest.
 """
@@ -65,6 +65,14 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
+def _is_ffmpeg(pid: int) -> bool:
+    """Whether a process is an ffmpeg (the decoder or encoder), not a model worker."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().startswith("ffmpeg")
+    except OSError:
+        return False
+
+
 def _descendants(pid: int) -> list[int]:
     try:
         tasks = Path(f"/proc/{pid}/task").iterdir()
@@ -80,6 +88,8 @@ class PeakSampler:
     def __init__(self, interval: float = 0.05) -> None:
         self.peak = 0
         self.children_peak = 0
+        self.ffmpeg_peak = 0
+        self.workers_peak = 0
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -87,8 +97,12 @@ class PeakSampler:
     def _run(self) -> None:
         pid = os.getpid()
         while not self._stop.is_set():
-            children = sum(_rss_bytes(c) for c in _descendants(pid))
+            sizes = {c: _rss_bytes(c) for c in _descendants(pid)}
+            children = sum(sizes.values())
             self.children_peak = max(self.children_peak, children)
+            ffmpeg = sum(v for c, v in sizes.items() if _is_ffmpeg(c))
+            self.ffmpeg_peak = max(self.ffmpeg_peak, ffmpeg)
+            self.workers_peak = max(self.workers_peak, children - ffmpeg)
             self.peak = max(self.peak, _rss_bytes(pid) + children)
             self._stop.wait(self._interval)
 
@@ -126,6 +140,8 @@ def measure_one(model: str, width: int, height: int, frames: int, tile: int | No
         "peak_mb": sampler.peak / 2**20,
         "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "children_peak_mb": sampler.children_peak / 2**20,
+        "ffmpeg_peak_mb": sampler.ffmpeg_peak / 2**20,
+        "workers_peak_mb": sampler.workers_peak / 2**20,
     }
 
 
@@ -164,7 +180,7 @@ def main() -> None:
     print(f"model {args.model}, input {width}x{height} at 25 fps with audio, h264 out; each run in a fresh process")
     print(
         f"{'frames':>6} {'end-to-end s':>12} {'model s':>8} {'compile s':>9} {'overhead':>8} {'fps':>6} "
-        f"{'peak MB':>8} {'job MB':>7} {'ffmpeg MB':>9}"
+        f"{'peak MB':>8} {'job MB':>7} {'workers MB':>10} {'ffmpeg MB':>9}"
     )
     runs = []
     for frames in args.frames:
@@ -172,7 +188,7 @@ def main() -> None:
         print(
             f"{frames:6d} {r['seconds']:12.1f} {r['model_seconds']:8.1f} {r['compile_seconds']:9.1f} "
             f"{overhead(r):8.1%} {frames / r['seconds']:6.2f} {r['peak_mb']:8.0f} {r['self_peak_mb']:7.0f} "
-            f"{r['children_peak_mb']:9.0f}",
+            f"{r['workers_peak_mb']:10.0f} {r['ffmpeg_peak_mb']:9.0f}",
             flush=True,
         )
         runs.append((frames, r))
