@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REFERENCE_REDS_6F_SECONDS = 34.0
@@ -43,10 +44,15 @@ def measure_one(model_name: str, mode: str, shape: list[int], repeats: int) -> d
     net.set_train(False)
     forward = ms.jit(net.construct) if mode == "graph" else net
     x = ms.Tensor(np.random.default_rng(0).random(shape, dtype=np.float32))
+    return time_calls(lambda: forward(x).asnumpy(), repeats)
+
+
+def time_calls(call: Callable[[], object], repeats: int) -> dict:
+    """First call apart (compilation), the median of `repeats` calls after it, and this process's peak memory."""
     times = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
-        forward(x).asnumpy()
+        call()
         times.append(time.perf_counter() - start)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"first_s": times[0], "steady_s": statistics.median(times[1:]), "peak_mb": peak_mb}
@@ -67,14 +73,8 @@ def measure_reference(vrt_repo: str, shape: list[int], repeats: int) -> dict:
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     net = VRT(**REDS_6F).eval()
     x = torch.rand(*shape)
-    times = []
     with torch.no_grad():
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
-            net(x)
-            times.append(time.perf_counter() - start)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"first_s": times[0], "steady_s": statistics.median(times[1:]), "peak_mb": peak_mb}
+        return time_calls(lambda: net(x), repeats)
 
 
 def run_isolated(

@@ -29,8 +29,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 
 def _model_path(name: str, folder: Path) -> str:
@@ -44,14 +46,19 @@ def _model_path(name: str, folder: Path) -> str:
         resolve_model(name)
         return name
     except WeightsError:
-        from vrt_engine.model import build_model, config_from, config_to_dict
-        from vrt_engine.weights import save_checkpoint
-
-        cfg = config_from(name)
-        path = folder / f"{name}_random.ckpt"
-        save_checkpoint(build_model(cfg), path, config_to_dict(cfg))
+        path = random_weights_checkpoint(name, folder / f"{name}_random.ckpt")
         print(f"note: no installed weights for '{name}': random weights (speed only)", file=sys.stderr)
         return str(path)
+
+
+def random_weights_checkpoint(preset_or_mapping: str | Mapping[str, Any], path: Path) -> Path:
+    """A checkpoint of ours (architecture inside) with freshly initialised weights: speed does not depend on them."""
+    from vrt_engine.model import build_model, config_from, config_to_dict
+    from vrt_engine.weights import save_checkpoint
+
+    cfg = config_from(preset_or_mapping)
+    save_checkpoint(build_model(cfg), path, config_to_dict(cfg))
+    return path
 
 
 def _rss_bytes(pid: int) -> int:
@@ -87,7 +94,6 @@ class PeakSampler:
 
     def __init__(self, interval: float = 0.05) -> None:
         self.peak = 0
-        self.children_peak = 0
         self.ffmpeg_peak = 0
         self.workers_peak = 0
         self._interval = interval
@@ -99,7 +105,6 @@ class PeakSampler:
         while not self._stop.is_set():
             sizes = {c: _rss_bytes(c) for c in _descendants(pid)}
             children = sum(sizes.values())
-            self.children_peak = max(self.children_peak, children)
             ffmpeg = sum(v for c, v in sizes.items() if _is_ffmpeg(c))
             self.ffmpeg_peak = max(self.ffmpeg_peak, ffmpeg)
             self.workers_peak = max(self.workers_peak, children - ffmpeg)
@@ -139,7 +144,6 @@ def measure_one(model: str, width: int, height: int, frames: int, tile: int | No
         "model_calls": job_runner.model_calls,
         "peak_mb": sampler.peak / 2**20,
         "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "children_peak_mb": sampler.children_peak / 2**20,
         "ffmpeg_peak_mb": sampler.ffmpeg_peak / 2**20,
         "workers_peak_mb": sampler.workers_peak / 2**20,
     }

@@ -27,11 +27,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from pipeline import PeakSampler, random_weights_checkpoint  # noqa: E402  (bench/ is on the path only now)
+
 
 def measure(model: str, workers: int, width: int, height: int, plan: tuple[int, int] | None) -> dict:
     """One worker count: plan, compile, then time one chunk."""
-    from pipeline import PeakSampler
-
     from vrt_engine.runner import Runner, RunnerSettings
     from vrt_engine.tiling import plan_work, tiles_per_chunk
 
@@ -63,17 +63,6 @@ def measure(model: str, workers: int, width: int, height: int, plan: tuple[int, 
     }
 
 
-def random_weights_checkpoint(arch_file: Path, folder: Path) -> Path:
-    """A checkpoint of the architecture in arch_file with freshly initialised weights, written in folder."""
-    from vrt_engine import build_model
-    from vrt_engine.weights import save_checkpoint
-
-    arch = yaml.safe_load(arch_file.read_text())
-    path = folder / f"{arch_file.stem}.ckpt"
-    save_checkpoint(build_model(arch), path, arch)
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny", help="built-in name or a .ckpt/.pth file")
@@ -91,7 +80,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         if args.arch:
             try:
-                args.model = str(random_weights_checkpoint(args.arch, Path(folder)))
+                arch = yaml.safe_load(args.arch.read_text())
+                args.model = str(random_weights_checkpoint(arch, Path(folder) / f"{args.arch.stem}.ckpt"))
             except (OSError, yaml.YAMLError, ValueError) as error:
                 parser.error(f"--arch {args.arch}: {error}")
         compare(args, width, height, plan)
