@@ -1,4 +1,5 @@
-"""Seconds per MindSpore CPU op at the shapes of one reds_6f stage-8 block, against numpy on the same data.
+"""Seconds per MindSpore CPU op at the shapes of one reds_6f stage-8 block (and of SpyNet's widest 7x7 layer),
+against numpy on the same data.
 
     .venv/bin/python bench/op_speed.py              # (1, 6, 64, 64, 180) tokens, 6x8x8 windows, 6 heads
     .venv/bin/python bench/op_speed.py --repeats 5
@@ -7,7 +8,7 @@ Why: MindSpore 2.10's CPU matrix products run at or near numpy's speed, but some
 elementwise kernels do not, and which form of an op is used matters more than the op. This prints, op by
 op, where MindSpore loses (Transpose, a broadcasting Add, a product against a materialised k^T, erf) next
 to the forms the model uses instead (row gathers, Tile + Add, BiasAdd, BatchMatMul with transpose_b,
-a tiled weight in BatchMatMul). Each line is the median of --repeats calls after one warm-up, eager mode,
+a tiled weight in BatchMatMul, and for inference's convolutions an im2col by row gather). Each line is the median of --repeats calls after one warm-up, eager mode,
 results copied to the host. "ratio" is numpy's time over MindSpore's (< 1: MindSpore is slower); the
 numpy column is the plain numpy way to the same numbers.
 """
@@ -38,7 +39,7 @@ def cases(rng: np.random.Generator) -> list[tuple[str, tuple, Callable, Callable
     from mindspore import ops
 
     from vrt_engine.model.attention import head_gather_indices, window_gather_indices, window_partition
-    from vrt_engine.model.layers import add_tiled, batched_weight_product, conv2d_matmul, gather_rows
+    from vrt_engine.model.layers import add_tiled, batched_weight_product, conv2d_matmul, conv2d_rows, gather_rows
 
     tokens = rng.random((1, 6, 64, 64, 180), dtype=np.float32)
     flat = tokens.reshape(-1, 180)
@@ -59,11 +60,19 @@ def cases(rng: np.random.Generator) -> list[tuple[str, tuple, Callable, Callable
     split, _ = head_gather_indices(64, 384, 6, False)
     qkv = rng.random((64, 384, 540), dtype=np.float32)
     image = rng.random((2, 64, 32, 32), dtype=np.float32)
+    spynet_in = rng.random((10, 64, 64, 64), dtype=np.float32)  # SpyNet's third 7x7 layer, 10 frame pairs
+    spynet_kernel = rng.random((32, 64, 7, 7), dtype=np.float32)
+    spynet_bias = np.zeros(32, np.float32)
     kernel = rng.random((64, 64, 3, 3), dtype=np.float32)
 
-    def numpy_conv(x, w):  # 3x3, padding 1: windows of the padded input against the kernel
-        windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, [(0, 0), (0, 0), (1, 1), (1, 1)]), (3, 3), (2, 3))
+    def numpy_conv(x, w):  # 'same' padding: windows of the padded input against the kernel
+        p = w.shape[-1] // 2
+        padded = np.pad(x, [(0, 0), (0, 0), (p, p), (p, p)])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, w.shape[-2:], (2, 3))
         return np.einsum("nchwij,ocij->nohw", windows, w, optimize=True)
+
+    def numpy_conv_channels_last(x, w):
+        return numpy_conv(x.transpose(0, 3, 1, 2), w).transpose(0, 2, 3, 1)
 
     def partition8(x):
         x = x.reshape(1, 1, 6, 8, 8, 8, 8, 180).transpose(0, 1, 3, 5, 2, 4, 6, 7)
@@ -138,6 +147,18 @@ def cases(rng: np.random.Generator) -> list[tuple[str, tuple, Callable, Callable
             (image, kernel),
             lambda x, w: conv2d_matmul(x, w, None, 1),
             numpy_conv,
+        ),
+        (
+            "SpyNet 64->32 7x7 on 10x64x64, unfold + BMM",
+            (spynet_in, spynet_kernel),
+            lambda x, w: conv2d_matmul(x, w, None, 3),
+            numpy_conv,
+        ),
+        (
+            "the same channels last, row gather (ours)",
+            (np.ascontiguousarray(spynet_in.transpose(0, 2, 3, 1)), spynet_kernel, spynet_bias),
+            conv2d_rows,
+            lambda x, w, b: numpy_conv_channels_last(x, w),
         ),
         ("erf of 24576x360 (numpy: tanh)", (hidden,), ops.erf, numpy_erf),
         ("multiply 24576x360", (hidden,), lambda x: x * x, lambda x: x * x),

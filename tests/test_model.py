@@ -16,7 +16,13 @@ from vrt_engine.model.attention import (  # noqa: E402
     window_gather_indices,
     window_partition,
 )
-from vrt_engine.model.layers import conv2d_matmul  # noqa: E402
+from vrt_engine.model.layers import (  # noqa: E402
+    PixelShuffle,
+    conv2d_matmul,
+    conv2d_rows,
+    pixel_shuffle_rows,
+    shuffle_channel_order,
+)
 from vrt_engine.model.spynet import flow_warp, flow_warp_nearest4  # noqa: E402
 
 # Every part of VRT present (mutual + shifted attention, stage 8 with an independent-reconstruction
@@ -94,6 +100,38 @@ def test_matmul_convolution_equals_framework_convolution():
     b = ms.Tensor(rng.standard_normal(4).astype(np.float32))
     expected = ms.ops.conv2d(x, w, b, 1, "pad", 1).asnumpy()
     np.testing.assert_allclose(conv2d_matmul(x, w, b, 1).asnumpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", [3, 7])
+def test_channels_last_row_gather_convolution_equals_framework_convolution(kernel):
+    """conv2d_rows (inference's im2col by row gather, channels last) gives ops.conv2d's numbers."""
+    rng = np.random.default_rng(5)
+    x = rng.random((2, 5, 11, 9), dtype=np.float32)
+    w = ms.Tensor(rng.standard_normal((4, 5, kernel, kernel)).astype(np.float32))
+    b = ms.Tensor(rng.standard_normal(4).astype(np.float32))
+    expected = ms.ops.conv2d(ms.Tensor(x), w, b, 1, "pad", kernel // 2).asnumpy()
+    out = conv2d_rows(ms.Tensor(x.transpose(0, 2, 3, 1)), w, b).asnumpy()
+    np.testing.assert_allclose(out.transpose(0, 3, 1, 2), expected, atol=1e-4)
+
+
+def test_channels_last_pixel_shuffle_of_reordered_channels_equals_torch_order_shuffle():
+    """Channels put in shuffle_channel_order, then pixel_shuffle_rows, give PixelShuffle's frames."""
+    x = np.random.default_rng(6).random((2, 12, 3, 5), dtype=np.float32)  # 12 = 3 channels x 2 x 2
+    expected = PixelShuffle(2)(ms.Tensor(x)).asnumpy()
+    rows = x.transpose(0, 2, 3, 1)[..., shuffle_channel_order(12, 2)]
+    out = pixel_shuffle_rows(ms.Tensor(np.ascontiguousarray(rows)), 2).asnumpy()
+    np.testing.assert_array_equal(out.transpose(0, 3, 1, 2), expected)
+
+
+def test_inference_and_training_forms_of_spynet_and_reconstruction_agree():
+    """Inference runs SpyNet and the upsampler channels last (conv2d_rows); training keeps unfold (whose
+    gradient is quicker). Without drop path, both forms give one model the same output."""
+    net = build_model(MICRO | {"drop_path_rate": 0.0})
+    x = ms.Tensor(np.random.default_rng(7).random((1, 4, 3, 64, 96), dtype=np.float32))
+    net.set_train(True)
+    trained_form = net(x).asnumpy()
+    net.set_train(False)
+    np.testing.assert_allclose(net(x).asnumpy(), trained_form, atol=1e-5)
 
 
 def test_deformable_conv_with_zero_offsets_and_unit_mask_is_plain_convolution():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from .layers import constant, conv2d
+from .layers import constant, conv2d, conv2d_rows
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -70,7 +70,16 @@ class BasicModule(nn.Cell):
         self.basic_module = nn.SequentialCell(layers)
 
     def construct(self, x: Tensor) -> Tensor:
-        return self.basic_module(x)
+        if self.training:
+            return self.basic_module(x)
+        # inference: the same layers on channels-last frames (layers.conv2d_rows says why)
+        y = x.transpose(0, 2, 3, 1)
+        for i in range(5):
+            conv = self.basic_module[2 * i]
+            y = conv2d_rows(y, conv.weight, conv.bias)
+            if i < 4:
+                y = ops.relu(y)
+        return y.transpose(0, 3, 1, 2)
 
 
 class SpyNet(nn.Cell):
