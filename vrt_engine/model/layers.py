@@ -73,8 +73,8 @@ def conv2d_rows(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """Stride-1 'same' convolution of channels-last frames, (N, H, W, C) -> (N, H, W, O); for inference.
 
     Im2col by one row gather (rows of C channels, near memory speed) instead of ops.unfold, then a plain
-    MatMul: 1.3-2.3x quicker than conv2d_matmul for SpyNet's 7x7 and the upsampler's 3x3 layers
-    (bench/op_speed.py). Not for training: the gather's gradient is about 3x slower than unfold's.
+    MatMul: quicker than conv2d_matmul for SpyNet's 7x7 and the upsampler's 3x3 layers (bench/op_speed.py
+    has the 7x7 case). Not for training: the gather's gradient (a scatter-add) is slower than unfold's.
     Values agree with conv2d_matmul to float32 rounding.
     """
     n, h, w, c = x.shape
