@@ -8,9 +8,10 @@ Why: MindSpore 2.10's CPU matrix products run at or near numpy's speed, but some
 elementwise kernels do not, and which form of an op is used matters more than the op. This prints, op by
 op, where MindSpore loses (Transpose, a broadcasting Add, a product against a materialised k^T, erf) next
 to the forms the model uses instead (row gathers, Tile + Add, BiasAdd, BatchMatMul with transpose_b,
-a tiled weight in BatchMatMul, and for inference's convolutions an im2col by row gather). Each line is the median of --repeats calls after one warm-up, eager mode,
-results copied to the host. "ratio" is numpy's time over MindSpore's (< 1: MindSpore is slower); the
-numpy column is the plain numpy way to the same numbers.
+a tiled weight in BatchMatMul, and for inference's convolutions an im2col by row gather). Each line is the
+median of --repeats calls after one warm-up, eager mode, results copied to the host. "ratio" is numpy's
+time over MindSpore's (< 1: MindSpore is slower); the numpy column is the plain numpy way to the same
+numbers.
 """
 
 from __future__ import annotations
