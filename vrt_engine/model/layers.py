@@ -80,7 +80,7 @@ def conv2d_rows(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     n, h, w, c = x.shape
     out_channels, _, kh, _ = weight.shape
     rows = ops.cat((x.reshape(-1, c), ops.zeros((1, c), x.dtype)))
-    cols = ops.gather(rows, constant(neighbourhood_rows(n, h, w, kh), np.int32), 0).reshape(n * h * w, kh * kh * c)
+    cols = gather_rows(rows, neighbourhood_rows(n, h, w, kh), c).reshape(n * h * w, kh * kh * c)
     out = ops.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(kh * kh * c, out_channels))
     return ops.bias_add(out, bias).reshape(n, h, w, out_channels)
 
@@ -91,8 +91,13 @@ def pixel_shuffle_rows(x: Tensor, factor: int) -> Tensor:
     given the weight and bias of shuffle_channel_order."""
     n, h, w, c = x.shape
     r = factor
-    order = np.arange(n * h * w * r * r, dtype=np.int64).reshape(n, h, w, r, r).transpose(0, 1, 3, 2, 4)
-    return gather_rows(x, order.reshape(-1), c // (r * r)).reshape(n, h * r, w * r, c // (r * r))
+    return gather_rows(x, _shuffled_rows(n, h, w, r), c // (r * r)).reshape(n, h * r, w * r, c // (r * r))
+
+
+@lru_cache(maxsize=32)
+def _shuffled_rows(n: int, h: int, w: int, r: int) -> np.ndarray:
+    """Row order taking (n, h, w, i, j) rows of C channels to (n, h, i, w, j), i.e. to (N, rH, rW) pixels."""
+    return np.arange(n * h * w * r * r, dtype=np.int64).reshape(n, h, w, r, r).transpose(0, 1, 3, 2, 4).reshape(-1)
 
 
 def shuffle_channel_order(channels: int, factor: int) -> np.ndarray:
