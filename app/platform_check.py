@@ -42,7 +42,9 @@ def _requested_platforms(argv: list[str]) -> list[str]:
     for i, arg in enumerate(argv[:-1]):
         if arg in ("-platform", "--platform"):
             text = argv[i + 1]
-    text = text or os.environ.get("QT_QPA_PLATFORM", "") or "xcb"
+    # unset: Qt 6 tries wayland first in a Wayland session, then xcb
+    wayland = os.environ.get("XDG_SESSION_TYPE") == "wayland" or os.environ.get("WAYLAND_DISPLAY")
+    text = text or os.environ.get("QT_QPA_PLATFORM", "") or ("wayland;xcb" if wayland else "xcb")
     return [part.split(":", 1)[0].strip() for part in text.split(";") if part.strip()]
 
 

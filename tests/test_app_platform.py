@@ -56,3 +56,15 @@ def test_missing_xcb_library_names_debian_and_fedora_packages() -> None:
         assert lib in result.stderr
     if "libxcb-icccm.so.4" in missing:
         assert "libxcb-icccm4" in result.stderr and "xcb-util-wm" in result.stderr
+
+
+def test_a_fallback_list_starts_when_one_of_its_plugins_can(monkeypatch) -> None:
+    """QT_QPA_PLATFORM may list fallbacks; the check refuses only when none of them can start."""
+    from app.platform_check import platform_problem
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "nosuchplatform;offscreen")
+    assert platform_problem(["vrt-upscaler"]) is None
+    monkeypatch.setenv("QT_QPA_PLATFORM", "nosuchplatform;alsonot")
+    problem = platform_problem(["vrt-upscaler"])
+    assert problem is not None and "nosuchplatform" in problem and "alsonot" in problem
+    assert platform_problem(["vrt-upscaler", "-platform", "offscreen"]) is None
