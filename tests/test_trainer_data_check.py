@@ -133,3 +133,14 @@ def test_an_unreadable_frame_found_by_a_dataset_worker_is_one_line(data, tmp_pat
     recipe.write_text(yaml.safe_dump(raw))
     errors = _errors(_train_once(recipe))
     assert errors == [f"vrt-trainer: error: {bad}: missing or not a readable image"]
+
+
+def test_eval_checks_the_validation_set_first(data, tmp_path):
+    """eval names a missing validation folder by its key before it reads any checkpoint."""
+    recipe = micro_recipe(tmp_path / "r.yaml", data, tmp_path / "out")
+    raw = yaml.safe_load(recipe.read_text())
+    raw["data"]["val"]["dataroot_lq"] = str(tmp_path / "no_val_lq")
+    recipe.write_text(yaml.safe_dump(raw))
+    proc = run_cli("eval", "--config", str(recipe), "--checkpoint", str(tmp_path / "none.ckpt"), timeout=300)
+    line = _one_line(proc)
+    assert f"{recipe}: data.val.dataroot_lq: {tmp_path / 'no_val_lq'} not found" in line
