@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
-from .layers import LeakyReLU, add_tiled, batched_weight_product, constant, conv2d, gather_rows, zero_pad
+from .layers import LeakyReLU, add_tiled, constant, conv2d, gather_rows, zero_pad
 from .spynet import flow_warp
 
 KERNEL = 3
@@ -63,19 +63,12 @@ def modulated_deform_conv(
     sampled = ops.grid_sample(groups, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     mask = ops.tile(mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w), (1, 1, c // g, 1, 1, 1))
     cols = (sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask).reshape(n, c * KERNEL_POSITIONS, h * w)
-    if conv_groups == 1:
-        out = batched_weight_product(weight.reshape(out_channels, -1), cols)
-    else:
-        rows, outs = c * KERNEL_POSITIONS // conv_groups, out_channels // conv_groups
-        out = ops.cat(
-            [
-                batched_weight_product(
-                    weight[j * outs : (j + 1) * outs].reshape(outs, -1), cols[:, j * rows : (j + 1) * rows]
-                )
-                for j in range(conv_groups)
-            ],
-            axis=1,
-        )
+    # convolution group j contracts its own rows of cols with its own rows of the weight: as one batch
+    # of N * conv_groups products, cols already lying (N, group, rows, pixels)
+    rows = c * KERNEL_POSITIONS // conv_groups
+    group_weight = weight.reshape(conv_groups, out_channels // conv_groups, rows)
+    out = ops.bmm(ops.tile(group_weight, (n, 1, 1)), cols.reshape(n * conv_groups, rows, h * w))
+    out = out.reshape(n, out_channels, h * w)
     return ops.bias_add(out, bias).reshape(n, out_channels, h, w)
 
 
