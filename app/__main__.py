@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from .platform_check import platform_problem
 from .resources import app_icon
 from .settings import APPLICATION, ORGANIZATION
 
@@ -16,6 +17,11 @@ from .settings import APPLICATION, ORGANIZATION
 def main(argv: list[str] | None = None) -> int:
     """Start the app; files or folders given on the command line join the queue."""
     argv = list(sys.argv if argv is None else argv)
+    if QApplication.instance() is None:
+        problem = platform_problem(argv)
+        if problem:
+            print(f"vrt-upscaler: {problem}", file=sys.stderr)
+            return 2
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName(ORGANIZATION)

@@ -10,6 +10,12 @@ Two halves, run by two Pythons, so that torch never enters this project's enviro
 `dump` builds the reference network for each case, randomises every weight (including the ones the
 reference initialises to zero), saves its state_dict as a .pth, an input clip and the reference output.
 `check` imports each .pth with `vrt-convert`, runs our model and prints RMSE and max abs error.
+
+`dump-align` writes one small .npz for the test suite: the reference's flow-guided deformable alignment
+alone (DCNv2PackFlowGuided, width 24, pa_frames 6, 4 deformable groups) with random weights, inputs and
+its output; tests/test_alignment_parity.py compares ours with it:
+
+  python bench/parity.py dump-align --vrt-repo /path/to/VRT --out tests/data/align_pa6_groups4.npz
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ CASES = {
         arch=dict(SMALL, img_size=[8, 64, 64], window_size=[4, 8, 8], pa_frames=4), shape=[1, 8, 3, 80, 64]
     ),
     "pa6": dict(arch=dict(SMALL, img_size=[8, 64, 64], window_size=[8, 8, 8], pa_frames=6), shape=[1, 8, 3, 64, 64]),
+    # 4 deformable groups over 3 neighbours: a group straddles two neighbours' channels and two flows
+    "pa6_groups4": dict(
+        arch=dict(SMALL, img_size=[8, 64, 64], window_size=[8, 8, 8], pa_frames=6, deformable_groups=4),
+        shape=[1, 8, 3, 64, 64],
+    ),
     "reds_6f": dict(arch="reds_6f", shape=[1, 6, 3, 64, 64]),
 }
 REDS_6F = dict(
@@ -95,6 +106,47 @@ def dump(args: argparse.Namespace) -> None:
         print(f"{name}: reference forward {seconds:.1f} s, mean |flow| {flows.abs().mean():.2f} px", flush=True)
 
 
+ALIGN = dict(channels=24, deformable_groups=4, pa_frames=6, max_residue_magnitude=10.0, shape=(2, 6, 7))
+
+
+def dump_align(args: argparse.Namespace) -> None:
+    import torch
+
+    sys.path.insert(0, str(Path(args.vrt_repo).resolve()))
+    from models.network_vrt import DCNv2PackFlowGuided  # the reference, from the user's checkout
+
+    torch.manual_seed(0)
+    c, g, pa = ALIGN["channels"], ALIGN["deformable_groups"], ALIGN["pa_frames"]
+    net = DCNv2PackFlowGuided(
+        c, c, 3, padding=1, deformable_groups=g, max_residue_magnitude=ALIGN["max_residue_magnitude"], pa_frames=pa
+    ).eval()
+    with torch.no_grad():
+        for key, p in net.named_parameters():
+            if "conv_offset" in key:
+                p.normal_(0, 0.05)  # the last layer is zero in the reference: offsets and masks must vary
+            elif p.ndim == 1:
+                p.normal_(0, 0.1)
+    n, h, w = ALIGN["shape"]
+    rng = np.random.default_rng(3)
+    arrays = {
+        "x": rng.random((n, pa // 2 * c, h, w), dtype=np.float32),
+        "current": rng.random((n, c, h, w), dtype=np.float32),
+    }
+    for i in range(pa // 2):
+        arrays[f"warped{i}"] = rng.random((n, c, h, w), dtype=np.float32)
+        arrays[f"flow{i}"] = (rng.standard_normal((n, 2, h, w)) * 1.5).astype(np.float32)
+    t = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    with torch.no_grad():
+        y = net(
+            t["x"], [t[f"warped{i}"] for i in range(pa // 2)], t["current"], [t[f"flow{i}"] for i in range(pa // 2)]
+        )
+    arrays["out"] = y.numpy()
+    arrays.update({f"param/{k}": v.numpy() for k, v in net.state_dict().items()})
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
+    print(f"{args.out}: out {tuple(y.shape)}, mean |out| {y.abs().mean():.3f}", flush=True)
+
+
 def check(args: argparse.Namespace) -> int:
     out = Path(args.out)
     import mindspore as ms
@@ -145,7 +197,13 @@ def main() -> int:
     c = sub.add_parser("check")
     c.add_argument("--out", required=True)
     c.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    a = sub.add_parser("dump-align")
+    a.add_argument("--vrt-repo", required=True)
+    a.add_argument("--out", required=True)
     args = parser.parse_args()
+    if args.cmd == "dump-align":
+        dump_align(args)
+        return 0
     if args.cmd == "dump":
         dump(args)
         return 0

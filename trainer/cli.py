@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vrt_engine.cli import run_guarded
+from vrt_engine.cli import EXIT_FAILED, run_guarded
 
 
 def _prepare_reds(args: argparse.Namespace) -> int:
@@ -50,11 +50,26 @@ def _make_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_ok(cfg, recipe: str, training: bool) -> bool:
+    """Check the recipe's data before any step; print each problem as one line."""
+    from vrt_engine.model import config_from
+
+    from .data.check import data_problems
+
+    scale = config_from(cfg.model.preset if cfg.model.preset else cfg.model.arch).upscale
+    problems = data_problems(cfg, scale, recipe, training=training)
+    for problem in problems:
+        print(f"vrt-trainer: error: {problem}", file=sys.stderr)
+    return not problems
+
+
 def _train(args: argparse.Namespace) -> int:
     from .config import load_config
     from .run import train
 
     cfg = load_config(args.config, args.set or [])
+    if not _data_ok(cfg, args.config, training=True):
+        return EXIT_FAILED
     train(cfg, args.resume)
     return 0
 
@@ -64,6 +79,8 @@ def _eval(args: argparse.Namespace) -> int:
     from .run import evaluate
 
     cfg = load_config(args.config, args.set or [])
+    if not _data_ok(cfg, args.config, training=False):
+        return EXIT_FAILED
     result = evaluate(cfg, args.checkpoint)
     for key, value in result.items():
         print(f"{key} {value:.4f}")

@@ -155,7 +155,7 @@ def train(cfg: Config, resume: str | None = None) -> dict:
 
     from vrt_engine.model.layers import DropPath
 
-    from .data.train_clips import TrainClips, make_dataset
+    from .data.train_clips import TrainClips, batches, make_dataset
     from .validate import load_val_clips, validate
 
     _set_device(cfg)  # the device first: MindSpore binds the communication group to it
@@ -230,7 +230,7 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     last: dict = {}
     history = run_dir / "history.jsonl"
     iteration = start
-    for batch in data.create_tuple_iterator(num_epochs=1, output_numpy=True):
+    for batch in batches(data):
         iteration += 1
         seen.update(np.ascontiguousarray(batch[0]).tobytes())
         lrs = schedule.group_lrs(iteration, cfg.train)

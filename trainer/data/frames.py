@@ -35,6 +35,11 @@ class FrameSource:
             clip, _, name = key.rpartition("/")
             frames.setdefault(clip, []).append(int(name))
             shapes.setdefault(clip, shape)
+        for clip, numbers in frames.items():
+            gap = sorted(set(range(min(numbers), max(numbers) + 1)) - set(numbers))
+            if gap:
+                raise ValueError(f"{self.root}: frame {clip}/{frame_name(gap[0])} missing from the store "
+                                 "(frames must be consecutive)")
         return [ClipInfo(c, len(f), min(f), shapes[c]) for c, f in sorted(frames.items())]
 
 

@@ -72,7 +72,9 @@ def scan_clips(root: str | Path) -> list[ClipInfo]:
             raise ValueError(f"{folder / frame_name(frames[0])}.png: not a readable PNG")
         shape = (img.shape[0], img.shape[1], 1 if img.ndim == 2 else img.shape[2])
         if frames != list(range(frames[0], frames[0] + len(frames))):
-            raise ValueError(f"{folder}: frame numbers are not consecutive")
+            gap = min(set(range(frames[0], frames[-1])) - set(frames))
+            raise ValueError(f"{folder / frame_name(gap)}.png: missing (frames {frames[0]}..{frames[-1]} "
+                             "must be consecutive)")
         clips.append(ClipInfo(folder.name, len(frames), frames[0], shape))
     if not clips:
         raise ValueError(f"{root}: no clip folders of 00000000.png frames (REDS layout)")

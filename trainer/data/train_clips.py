@@ -14,12 +14,16 @@ rank draw its own share of one global stream, whatever the number of workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from .frames import FrameSource, read_clip_list
 from .reds import val_partition
+
+# brackets a sample's error inside MindSpore's pipeline dump, so that batches() can find it
+WORKER_ERROR, WORKER_ERROR_END = "<<vrt-sample-error ", " vrt-sample-error>>"
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,35 @@ class TrainClips:
         return to_chw(lq), to_chw(gt)
 
     def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.sample(self.global_position(int(k)))
+        try:
+            return self.sample(self.global_position(int(k)))
+        except Exception as exc:  # noqa: BLE001 - any failure in a worker becomes the one line batches() finds
+            text = str(exc).strip().splitlines()
+            raise ValueError(f"{WORKER_ERROR}{text[0] if text else type(exc).__name__}{WORKER_ERROR_END}") from None
+
+
+def worker_error(exc: BaseException) -> str | None:
+    """The one line a sample raised inside a dataset worker, from MindSpore's wrapped error (None if absent)."""
+    text = str(exc)
+    start = text.find(WORKER_ERROR)
+    end = text.find(WORKER_ERROR_END, start + 1)
+    return text[start + len(WORKER_ERROR) : end] if start >= 0 and end > start else None
+
+
+def batches(data) -> Iterator:
+    """Iterate a dataset's batches as numpy; a sample's error reaches the caller as one ValueError line."""
+    iterator = data.create_tuple_iterator(num_epochs=1, output_numpy=True)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except RuntimeError as exc:
+            message = worker_error(exc)
+            if message is None:
+                raise
+            raise ValueError(message) from None
+        yield batch
 
 
 def make_dataset(clips: TrainClips, workers: int):

@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
-from .layers import LeakyReLU, add_tiled, batched_weight_product, constant, conv2d, gather_rows, zero_pad
+from .layers import LeakyReLU, add_tiled, constant, conv2d, gather_rows, zero_pad
 from .spynet import flow_warp
 
 KERNEL = 3
@@ -31,14 +31,22 @@ def _kernel_grid(h: int, w: int) -> Tensor:
 
 
 def modulated_deform_conv(
-    x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, deformable_groups: int
+    x: Tensor,
+    offset: Tensor,
+    mask: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    deformable_groups: int,
+    conv_groups: int = 1,
 ) -> Tensor:
     """Modulated deformable 3x3 convolution (stride 1, padding 1), torchvision.ops.deform_conv2d semantics.
 
     offset: (N, G*9*2, H, W) ordered (group, kernel position, (dy, dx)); mask: (N, G*9, H, W).
     Each input group is bilinearly sampled at its 9 shifted positions (zeros outside, as torchvision),
-    weighted by the mask and contracted with the weight in one matrix product. MindSpore's own
-    DeformableConv2d is correct too but far slower on CPU.
+    weighted by the mask and contracted with the weight in one matrix product per convolution group
+    (weight: (O, C/conv_groups, 3, 3), as torchvision infers its groups). The deformable and the
+    convolution groups split the channels independently. MindSpore's own DeformableConv2d is correct
+    too but far slower on CPU.
     """
     n, c, h, w = x.shape
     g = deformable_groups
@@ -55,8 +63,13 @@ def modulated_deform_conv(
     sampled = ops.grid_sample(groups, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     mask = ops.tile(mask.reshape(n, g, 1, KERNEL_POSITIONS, h, w), (1, 1, c // g, 1, 1, 1))
     cols = (sampled.reshape(n, g, c // g, KERNEL_POSITIONS, h, w) * mask).reshape(n, c * KERNEL_POSITIONS, h * w)
-    out = ops.bias_add(batched_weight_product(weight.reshape(out_channels, -1), cols), bias)
-    return out.reshape(n, out_channels, h, w)
+    # convolution group j contracts its own rows of cols with its own rows of the weight: as one batch
+    # of N * conv_groups products, cols already lying (N, group, rows, pixels)
+    rows = c * KERNEL_POSITIONS // conv_groups
+    group_weight = weight.reshape(conv_groups, out_channels // conv_groups, rows)
+    out = ops.bmm(ops.tile(group_weight, (n, 1, 1)), cols.reshape(n * conv_groups, rows, h * w))
+    out = out.reshape(n, out_channels, h * w)
+    return ops.bias_add(out, bias).reshape(n, out_channels, h, w)
 
 
 @lru_cache(maxsize=32)
@@ -69,8 +82,11 @@ def _offset_pair_order(planes: int, pixels: int) -> np.ndarray:
 class FlowGuidedDeformConv(nn.Cell):
     """DCNv2 whose offsets are the optical flow plus a bounded learned residual (reference DCNv2PackFlowGuided).
 
-    The input holds pa_frames//2 neighbour features side by side; like torchvision, the convolution is
-    grouped with one group per neighbour, and the deformable groups are split evenly between them.
+    The input holds pa_frames//2 neighbour features side by side. As in the reference (torchvision
+    infers the groups from the weight), the convolution has one group per neighbour, while the
+    deformable groups split the whole input evenly and need not line up with the neighbours. The
+    offsets are cut into pa_frames//2 equal runs (group, kernel position) and run i follows neighbour
+    i's flow, so with groups not divisible by pa_frames//2 one deformable group can take two flows.
     """
 
     def __init__(self, channels: int, deformable_groups: int, max_residue_magnitude: float, pa_frames: int):
@@ -80,11 +96,7 @@ class FlowGuidedDeformConv(nn.Cell):
         self.max_residue_magnitude = float(max_residue_magnitude)
         self.pa_frames = pa_frames
         self.neighbours = pa_frames // 2
-        if deformable_groups % self.neighbours or channels % self.neighbours:
-            raise ValueError(
-                f"deformable_groups ({deformable_groups}) and channels ({channels}) must be divisible by "
-                f"pa_frames/2 ({self.neighbours})"
-            )
+        self.flow_repeats = _check_groups(channels, deformable_groups, self.neighbours)
         stdv = 1.0 / math.sqrt(channels * KERNEL_POSITIONS)
         self.weight = Parameter(initializer(Uniform(stdv), (channels, channels, KERNEL, KERNEL)), name="weight")
         self.bias = Parameter(initializer("zeros", (channels,)), name="bias")
@@ -109,20 +121,30 @@ class FlowGuidedDeformConv(nn.Cell):
         out = self.conv_offset(ops.cat(list(warped) + [current] + list(flows), axis=1))
         o1, o2, mask = ops.chunk(out, 3, axis=1)
         residual = self.max_residue_magnitude * ops.tanh(ops.cat((o1, o2), axis=1))
-        per_neighbour = ops.chunk(residual, self.neighbours, axis=1)
-        mask = ops.sigmoid(mask)
-        masks = ops.chunk(mask, self.neighbours, axis=1)
-        inputs = ops.chunk(x, self.neighbours, axis=1)
-        weights = ops.chunk(self.weight, self.neighbours, axis=0)
-        biases = ops.chunk(self.bias, self.neighbours, axis=0)
-        groups = self.deformable_groups // self.neighbours
-        outputs = []
-        for i in range(self.neighbours):
-            # flow (dx, dy) flipped to (dy, dx) and repeated for every (group, kernel position)
-            flow_yx = ops.flip(flows[i], (1,))
-            offset = per_neighbour[i] + ops.tile(flow_yx, (1, groups * KERNEL_POSITIONS, 1, 1))
-            outputs.append(modulated_deform_conv(inputs[i], offset, masks[i], weights[i], biases[i], groups))
-        return outputs[0] if self.neighbours == 1 else ops.cat(outputs, axis=1)
+        # each flow (dx, dy) flipped to (dy, dx) and repeated over its run of (group, kernel position)
+        guide = [ops.tile(ops.flip(f, (1,)), (1, self.flow_repeats, 1, 1)) for f in flows[: self.neighbours]]
+        offset = residual + (guide[0] if self.neighbours == 1 else ops.cat(guide, axis=1))
+        return modulated_deform_conv(
+            x, offset, ops.sigmoid(mask), self.weight, self.bias, self.deformable_groups, self.neighbours
+        )
+
+
+def _check_groups(channels: int, deformable_groups: int, neighbours: int) -> int:
+    """Refuse what the reference cannot run; return how often each flow repeats over its offset run."""
+    if channels % neighbours:
+        raise ValueError(f"embed_dims: {channels} must be divisible by pa_frames/2 ({neighbours})")
+    if (neighbours * channels) % deformable_groups:
+        raise ValueError(
+            f"deformable_groups: {neighbours * channels} aligned channels (pa_frames/2 x {channels}) "
+            f"are not divisible by {deformable_groups} groups"
+        )
+    offsets = 2 * KERNEL_POSITIONS * deformable_groups
+    if offsets % (2 * neighbours):
+        raise ValueError(
+            f"deformable_groups: {deformable_groups} groups give {offsets} offsets, which do not split into "
+            f"{neighbours} even runs, one per pa_frames/2 neighbour (use an even number)"
+        )
+    return offsets // (2 * neighbours)
 
 
 def _frames_to_batch(x: Tensor) -> Tensor:
