@@ -122,12 +122,14 @@ class PeakSampler:
 
 def measure_one(model: str, width: int, height: int, frames: int, tile: int | None, chunk: int | None) -> dict:
     """Make a clip, run one job on it, report seconds (end to end, in the model) and peak memory."""
-    from vrt_engine import video
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the clip maker lives with the tests
+    from clips import make_test_clip
+
     from vrt_engine.job import Finished, Job, JobRunner, JobSettings
 
     with tempfile.TemporaryDirectory(prefix="vrt-bench-") as tmp:
         folder = Path(tmp)
-        clip = video.make_test_clip(folder / "clip.mp4", width, height, frames, Fraction(25), audio=True)
+        clip = make_test_clip(folder / "clip.mp4", width, height, frames, Fraction(25), audio=True)
         settings = JobSettings(model=_model_path(model, folder), tile=tile, chunk=chunk, codec="h264", crf=18)
         runner = JobRunner()
         job_runner = runner.runner_for(settings)

@@ -42,7 +42,33 @@ def micro_ckpt(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_clip(tmp_path_factory) -> Path:
     """64x48, 16 frames at 25 fps with one audio and one subtitle stream."""
-    from vrt_engine.video import make_test_clip
+    from clips import make_test_clip
 
     folder = tmp_path_factory.mktemp("clips")
     return make_test_clip(folder / "small.mp4", 64, 48, 16, fps=Fraction(25), audio=True, subtitles=True)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    """Clips of many kinds for the video tests (made once: they are only read)."""
+    from clips import NTSC, make_test_clip
+
+    d = tmp_path_factory.mktemp("clips")
+    return {
+        "mp4_ntsc": make_test_clip(d / "ntsc.mp4", 32, 18, 30, fps=NTSC, subtitles=2, chapters=True),
+        "mp4_25": make_test_clip(d / "pal.mp4", 32, 18, 27, fps=Fraction(25), subtitles=1),
+        "mkv_ntsc": make_test_clip(d / "ntsc.mkv", 32, 18, 31, fps=NTSC, audio=2, subtitles=1),
+        "mkv_25": make_test_clip(d / "pal.mkv", 32, 18, 29, fps=Fraction(25), subtitles=2, chapters=True),
+        "hevc": make_test_clip(d / "hevc.mp4", 32, 18, 23, codec="h265", audio=False),
+        "ten": make_test_clip(d / "ten.mkv", 32, 18, 12, codec="h265", pix_fmt="yuv420p10le", audio=False),
+        "odd": make_test_clip(d / "odd.mkv", 33, 17, 9, codec="ffv1", pix_fmt="rgb24", audio=False),
+        "odd444": make_test_clip(d / "odd.mp4", 33, 17, 9, pix_fmt="yuv444p", audio=False),
+        "gray": make_test_clip(d / "gray.mkv", 32, 18, 6, codec="ffv1", pix_fmt="gray", audio=False),
+        "rgba": make_test_clip(d / "rgba.mkv", 32, 18, 6, codec="ffv1", pix_fmt="rgba", audio=False),
+        "pngs": make_test_clip(d / "pngs", 32, 18, 12, pix_fmt="rgb24"),
+        "png_rgba": make_test_clip(d / "png_rgba", 32, 18, 3, pix_fmt="rgba"),
+        "png_gray16": make_test_clip(d / "png_gray16", 32, 18, 3, pix_fmt="gray16be"),
+        "rotated": make_test_clip(d / "rot.mp4", 32, 18, 20, rotation=90, sar=Fraction(4, 3),
+                                  audio_offset=-0.2),
+        "long": make_test_clip(d / "long.mp4", 64, 36, 120, audio=False),
+    }

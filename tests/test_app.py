@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clips import make_test_clip
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, QPointF, QSettings, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QColor,
@@ -50,7 +51,7 @@ from app.widgets.drop_zone import DropZone
 from app.widgets.preview_panel import PreviewPanel
 from app.widgets.progress_panel import PAUSED, STOPPED, ProgressPanel, QueueProgress
 from app.widgets.queue_table import QueueItem, QueueModel, QueueTable, Status
-from vrt_engine.video import make_test_clip, probe
+from vrt_engine.video import probe
 
 JOB_TIMEOUT_MS = 60_000
 MODEL_TIMEOUT_MS = 240_000  # the micro model on a loaded 2-core machine

@@ -13,8 +13,8 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from clips import make_test_clip, stream_span
 from fsutil import tmpfs
-from test_video import stream_span
 
 from vrt_engine import video
 
@@ -31,7 +31,7 @@ def test_upscale_folder_queue_and_output_dir(tmp_path):
     inbox = tmp_path / "in"
     inbox.mkdir()
     for name in ("a", "b"):
-        video.make_test_clip(inbox / f"{name}.mp4", 32, 24, 6, audio=False)
+        make_test_clip(inbox / f"{name}.mp4", 32, 24, 6, audio=False)
     (inbox / "readme.txt").write_text("not a video")
     out = tmp_path / "out"
     out.mkdir()
@@ -42,7 +42,7 @@ def test_upscale_folder_queue_and_output_dir(tmp_path):
 
 
 def test_failed_item_does_not_stop_the_queue(tmp_path):
-    good = video.make_test_clip(tmp_path / "good.mp4", 32, 24, 4, audio=False)
+    good = make_test_clip(tmp_path / "good.mp4", 32, 24, 4, audio=False)
     bad = tmp_path / "bad.mp4"
     bad.write_text("junk")
     result = _upscale(bad, good, "--model", "bicubic")
@@ -53,7 +53,7 @@ def test_failed_item_does_not_stop_the_queue(tmp_path):
 
 
 def test_preview_frame_writes_side_by_side_png(tmp_path):
-    clip = video.make_test_clip(tmp_path / "c.mp4", 32, 24, 8, audio=False)
+    clip = make_test_clip(tmp_path / "c.mp4", 32, 24, 8, audio=False)
     png = tmp_path / "cmp.png"
     result = _upscale(clip, "--model", "bicubic", "--preview-frame", "3", "--preview-out", png)
     assert result.returncode == 0, result.stderr
@@ -73,7 +73,7 @@ def test_preview_frame_writes_side_by_side_png(tmp_path):
     ],
 )
 def test_user_errors_are_one_line_with_nonzero_exit(tmp_path, args, words, monkeypatch):
-    clip = video.make_test_clip(tmp_path / "c.mp4", 32, 24, 4, audio=False)
+    clip = make_test_clip(tmp_path / "c.mp4", 32, 24, 4, audio=False)
     monkeypatch.setenv("VRT_MODELS_DIR", str(tmp_path / "models"))
     result = _upscale(*[str(clip) if a == "CLIP" else a for a in args], cwd=tmp_path)
     assert result.returncode != 0
@@ -87,7 +87,7 @@ def test_user_errors_are_one_line_with_nonzero_exit(tmp_path, args, words, monke
 def test_file_size_limit_mid_write_fails_cleanly(tmp_path):
     import resource
 
-    clip = video.make_test_clip(tmp_path / "c.mp4", 64, 48, 30, audio=True)
+    clip = make_test_clip(tmp_path / "c.mp4", 64, 48, 30, audio=True)
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
@@ -140,7 +140,7 @@ def _unwritable_folder(path: Path):
 
 
 def _truncated(d: Path) -> list:
-    clip = video.make_test_clip(d / "whole.mp4", 32, 24, 8, audio=True)
+    clip = make_test_clip(d / "whole.mp4", 32, 24, 8, audio=True)
     data = clip.read_bytes()
     (d / "cut.mp4").write_bytes(data[: len(data) // 2])
     clip.unlink()
@@ -148,12 +148,12 @@ def _truncated(d: Path) -> list:
 
 
 def _zero_frames(d: Path) -> list:
-    return [video.make_test_clip(d / "empty.mkv", 32, 24, 0, audio=True)]
+    return [make_test_clip(d / "empty.mkv", 32, 24, 0, audio=True)]
 
 
 def _bad_model(d: Path) -> list:
     (d / "bad.ckpt").write_bytes(b"\x00garbage" * 10)
-    return [video.make_test_clip(d / "c.mp4", 32, 24, 4, audio=False), "--model", d / "bad.ckpt"]
+    return [make_test_clip(d / "c.mp4", 32, 24, 4, audio=False), "--model", d / "bad.ckpt"]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +172,7 @@ def test_bad_input_is_one_line_and_leaves_everything_as_it_was(tmp_path, make, n
 
 
 def test_unwritable_output_folder_is_one_line(tmp_path):
-    clip = video.make_test_clip(tmp_path / "c.mp4", 32, 24, 4, audio=False)
+    clip = make_test_clip(tmp_path / "c.mp4", 32, 24, 4, audio=False)
     before = clip.read_bytes()
     with _unwritable_folder(tmp_path / "locked") as folder:
         result = _upscale(clip, folder / "out.mp4", "--model", "bicubic")
@@ -206,7 +206,7 @@ def test_framework_error_in_preview_is_one_line(tmp_path, monkeypatch, capsys):
         raise RuntimeError("The pointer[device_address] is null.\n----- C++ Call Stack -----\nfoo.cc:12")
 
     monkeypatch.setattr(Runner, "upscale_tiled", framework_failure)
-    clip = video.make_test_clip(tmp_path / "c.mp4", 32, 24, 4, audio=False)
+    clip = make_test_clip(tmp_path / "c.mp4", 32, 24, 4, audio=False)
     args = [str(clip), "--model", "bicubic", "--preview-frame", "1", "--preview-out", str(tmp_path / "p.png")]
     assert upscale_main(args) == 1
     err = capsys.readouterr().err
@@ -218,7 +218,7 @@ def test_framework_error_in_preview_is_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_job_warnings_are_one_plain_line_each(tmp_path):
-    clip = video.make_test_clip(tmp_path / "a.mkv", 32, 24, 4, codec="ffv1", pix_fmt="rgba", audio_codec="pcm_s16le")
+    clip = make_test_clip(tmp_path / "a.mkv", 32, 24, 4, codec="ffv1", pix_fmt="rgba", audio_codec="pcm_s16le")
     result = _upscale(clip, tmp_path / "out.mp4", "--model", "bicubic")
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()

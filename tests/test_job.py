@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clips import make_test_clip
 from fsutil import tmpfs
 
 from vrt_engine import tiling, video
@@ -102,7 +103,7 @@ def test_tiled_and_chunked_micro_job_runs_and_resumes_after_cancel_identically(m
 
 
 def test_resume_after_kill_9_gives_the_same_file(tmp_path):
-    clip = video.make_test_clip(tmp_path / "long.mp4", 320, 240, 150, audio=True)
+    clip = make_test_clip(tmp_path / "long.mp4", 320, 240, 150, audio=True)
     reference = tmp_path / "reference.mp4"
     args = ["--model", "bicubic", "--chunk", "10", "--segment-frames", "20", "--preset", "veryfast"]
     cmd = ["python", "-m", "vrt_engine.cli", "upscale", str(clip)]
@@ -227,7 +228,7 @@ def test_a_model_narrower_than_tiny_is_planned_with_tiny_memory(micro_ckpt):
 def test_resume_with_automatic_sizes_survives_a_different_memory_budget(micro_ckpt, tmp_path):
     """Automatic chunk and tile follow the free memory, which differs after a crash: the resume must
     reuse the sizes the work folder recorded instead of silently starting over."""
-    clip = video.make_test_clip(tmp_path / "c.mp4", 64, 48, 16, audio=False)
+    clip = make_test_clip(tmp_path / "c.mp4", 64, 48, 16, audio=False)
     base = dict(model=str(micro_ckpt), device="cpu", graph=False, segment_frames=2, codec="ffv1")
     roomy, tight = 600_000_000 + 1_000_000_000, 600_000_000 + 100_000_000
     runner = JobRunner(NearestRunner)
@@ -288,7 +289,7 @@ def test_out_of_memory_retry_keeps_the_smaller_tile_for_the_job_and_its_resume(m
                 raise RuntimeError("Out of memory: failed to allocate device memory")
             return super()._forward(clip)
 
-    clip = video.make_test_clip(tmp_path / "c.mp4", 48, 32, 4, audio=False)
+    clip = make_test_clip(tmp_path / "c.mp4", 48, 32, 4, audio=False)
     base = dict(model=str(micro_ckpt), device="cpu", graph=False, chunk=2, chunk_overlap=0, segment_frames=2)
     base.update(codec="ffv1", tile_overlap=20)
     out = tmp_path / "out.mkv"
@@ -339,7 +340,7 @@ def _bicubic_reference(clip: Path, folder: Path) -> Path:
 
 
 def test_alpha_drop_and_audio_reencode_are_job_warnings(tmp_path, caplog):
-    clip = video.make_test_clip(tmp_path / "a.mkv", 32, 24, 4, codec="ffv1", pix_fmt="rgba", audio_codec="pcm_s16le")
+    clip = make_test_clip(tmp_path / "a.mkv", 32, 24, 4, codec="ffv1", pix_fmt="rgba", audio_codec="pcm_s16le")
     events: list = []
     with warnings.catch_warnings(record=True) as python_warnings:
         warnings.simplefilter("always")

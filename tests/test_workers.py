@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clips import make_test_clip
 
 from vrt_engine.runner import Runner, RunnerSettings
 from vrt_engine.workers import WorkerError, WorkerPool, usable_cores
@@ -162,7 +163,7 @@ def test_a_job_with_two_workers_writes_the_video_one_process_writes(micro_ckpt, 
     from vrt_engine import video
     from vrt_engine.job import Finished, Job, JobRunner, JobSettings
 
-    clip = video.make_test_clip(tmp_path / "wide.mp4", 112, 48, 6, audio=True)  # 2 tiles of 64 per chunk
+    clip = make_test_clip(tmp_path / "wide.mp4", 112, 48, 6, audio=True)  # 2 tiles of 64 per chunk
     base = dict(model=str(micro_ckpt), device="cpu", graph=False, tile=64, tile_overlap=16, chunk=4, codec="ffv1")
     outputs, logs = {}, []
     for workers in (1, 2):

@@ -28,12 +28,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the clip maker lives with the tests
+
+from clips import make_test_clip  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import AppSettings, JobPrefs  # noqa: E402
 from app.widgets.queue_table import Status  # noqa: E402
 from vrt_engine.models_dir import named_model_path  # noqa: E402
-from vrt_engine.video import make_test_clip  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 

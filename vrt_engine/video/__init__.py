@@ -1,0 +1,44 @@
+"""Video input and output through the ffmpeg binary shipped by imageio-ffmpeg.
+
+Plain numpy + subprocess: no MindSpore, no Qt, so the UI, the CLI and the tests can all use it.
+Frames always travel through pipes as raw RGB (rgb24 or rgb48le); nothing but the requested output
+is ever written to disk.
+
+Modules, one job each: ``ffmpeg`` (the binary, VideoError, stderr), ``info`` (VideoInfo, ColorTags),
+``banner`` (parsing ``ffmpeg -i``), ``probing`` (probe, packet scans, frame rates), ``reading``
+(read_frames), ``writing`` (FrameWriter, atomic output) and ``muxing`` (mux).
+
+Conventions
+-----------
+* ``VideoInfo.rotation`` is in degrees *clockwise*, like the legacy ``rotate`` tag of phone videos
+  (a display matrix that rotates 90 degrees counter-clockwise reads as 270).  Pixels are never
+  rotated here; the rotation is carried as metadata into the output by :func:`mux`.
+* Variable frame rate input is refused (:func:`read_frames` and :func:`mux` raise a
+  :class:`VideoError` telling how to convert it) rather than silently re-timed: a constant-rate
+  output of a VFR source would drift against its audio.
+* Untagged YUV input is decoded with BT.709 when it is HD (width >= 1280 or height >= 720) and
+  BT.601 otherwise, limited range: the convention players follow.
+"""
+
+from .ffmpeg import VideoError, ffmpeg_exe
+from .info import ColorTags, StreamInfo, VideoInfo
+from .muxing import mux
+from .probing import probe
+from .reading import read_frames, vfr_error
+from .writing import MUX_CONTAINERS, WRITER_CODECS, FrameWriter, output_sar
+
+__all__ = [
+    "MUX_CONTAINERS",
+    "WRITER_CODECS",
+    "ColorTags",
+    "FrameWriter",
+    "StreamInfo",
+    "VideoError",
+    "VideoInfo",
+    "ffmpeg_exe",
+    "mux",
+    "output_sar",
+    "probe",
+    "read_frames",
+    "vfr_error",
+]
