@@ -331,7 +331,7 @@ class ImportWorker(QObject):
         ``vrt-convert --preset NAME --install`` writes too. Without ``arch_file`` the architecture is
         recognised from the tensor shapes; when no preset fits, ``modelNeedsArch`` asks for a YAML file.
         """
-        from vrt_engine.cli import load_arch_file
+        from vrt_engine.cli_common import load_arch_file
         from vrt_engine.model import preset_of
         from vrt_engine.models_dir import user_models_dir
         from vrt_engine.weights import WeightsError, convert_pth, read_pth

@@ -1,7 +1,7 @@
 """vrt-trainer: prepare-reds | make-lmdb | make-synthetic | train | eval.
 
 Every failure the user can cause prints one line naming the file or key and exits non-zero;
---debug shows the traceback instead (the pattern of vrt_engine.cli.run_guarded).
+--debug shows the traceback instead (the pattern of vrt_engine.cli_common.run_guarded).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vrt_engine.cli import EXIT_FAILED, run_guarded
+from vrt_engine.cli_common import EXIT_FAILED, run_guarded
 
 
 def _prepare_reds(args: argparse.Namespace) -> int:

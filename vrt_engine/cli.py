@@ -1,126 +1,27 @@
-"""Command-line entry points: vrt-convert (and, in cli_upscale, vrt-upscale / vrt-eval).
+"""`python -m vrt_engine.cli convert|upscale|eval ...`: one entry for the three commands.
 
-Every failure the user can cause prints one line naming the file or option and exits non-zero;
---debug shows the traceback instead.
+Only this module imports the command modules; they share vrt_engine.cli_common.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-import traceback
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
+from .cli_common import EXIT_USAGE
+from .cli_convert import convert_main
+from .cli_eval import eval_main
+from .cli_upscale import upscale_main
 
-
-def load_arch_file(path: str) -> dict:
-    """An architecture mapping from a YAML (or JSON) file of reference constructor arguments."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of architecture arguments")
-    return data
-
-
-def run_guarded(prog: str, body: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a command body, turning expected failures into one line on stderr."""
-    from .weights import WeightsError
-
-    expected: tuple[type[BaseException], ...] = (WeightsError, ValueError, OSError)
-    try:
-        from .video import VideoError
-
-        expected += (VideoError,)
-    except ImportError:
-        pass
-    try:
-        return body(args)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except expected as exc:
-        if getattr(args, "debug", False):
-            traceback.print_exc()
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"{prog}: error: {message}", file=sys.stderr)
-        return EXIT_FAILED
-
-
-def _convert(args: argparse.Namespace) -> int:
-    from .models_dir import user_models_dir
-    from .weights import convert_pth, export_checkpoint
-
-    if args.preset and args.arch:
-        raise ValueError("give either --preset or --arch, not both")
-    arch = load_arch_file(args.arch) if args.arch else args.preset
-    if args.install:
-        if not args.preset:
-            raise ValueError("--install needs --preset (the name the model is installed under)")
-        out = user_models_dir() / f"{args.preset}.ckpt"
-    elif args.output:
-        out = Path(args.output)
-    else:
-        raise ValueError("give OUT.ckpt, or --install with --preset")
-    if out.exists() and not args.overwrite:
-        raise ValueError(f"{out}: already exists (use --overwrite)")
-    if Path(args.input).suffix == ".ckpt":
-        if args.arch:
-            raise ValueError(f"{args.input}: our checkpoints carry their architecture; drop --arch")
-        note = args.note or f"exported from {Path(args.input).name}"
-        used = export_checkpoint(args.input, out, note, expect_preset=args.preset)
-    else:
-        used = convert_pth(args.input, out, arch)
-    print(f"{args.input} -> {out} (pa_frames {used['pa_frames']}, {len(used['depths'])} stages)")
-    return 0
-
-
-def convert_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="vrt-convert",
-        description="Import the VRT authors' .pth weights (no torch needed) into a MindSpore checkpoint, "
-        "or export the model of a training checkpoint.",
-    )
-    p.add_argument("input", help="the authors' .pth file, or one of our .ckpt files (a training checkpoint: "
-                   "its weights and architecture are kept, optimiser and trainer state dropped)")
-    p.add_argument("output", nargs="?", help="the .ckpt to write (not with --install)")
-    p.add_argument("--preset", help="architecture preset: reds_6f or reds_16f (default: recognised from shapes)")
-    p.add_argument("--arch", help="YAML file of VRT constructor arguments, for other architectures")
-    p.add_argument("--install", action="store_true", help="install into the user's model folder as PRESET")
-    p.add_argument("--note", help="for a .ckpt input: where the weights came from, kept in the output")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p
-
-
-def convert_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of vrt-convert."""
-    args = convert_parser().parse_args(argv)
-    return run_guarded("vrt-convert", _convert, args)
+COMMANDS = {"convert": convert_main, "upscale": upscale_main, "eval": eval_main}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m vrt_engine.cli convert|upscale|eval ...`."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"convert": convert_main}
-    try:
-        from .cli_upscale import eval_main, upscale_main
-
-        commands.update(upscale=upscale_main, eval=eval_main)
-    except ImportError:
-        pass
-    if not argv or argv[0] not in commands:
-        print(f"usage: python -m vrt_engine.cli {{{','.join(commands)}}} ...", file=sys.stderr)
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: python -m vrt_engine.cli {{{','.join(COMMANDS)}}} ...", file=sys.stderr)
         return EXIT_USAGE
-    return commands[argv[0]](argv[1:])
+    return COMMANDS[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

@@ -14,10 +14,8 @@ plain event objects to a callback.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import threading
 import time
 import traceback
 from collections import deque
@@ -27,109 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tiling, video
+from . import tiling, video, workfolder
+from .events import (
+    Cancelled,
+    CancelToken,
+    Event,
+    Failed,
+    Finished,
+    JobCancelled,
+    LogLine,
+    PreviewPair,
+    Progress,
+)
 from .runner import BICUBIC, Runner, RunnerSettings, bicubic_upscale, to_float, to_integer
 
 SEGMENT_FRAMES = 120  # default: a segment closes at the first chunk boundary past this many output frames
 WORK_SUFFIX = ".vrt-work"
 CODEC_SUFFIX = {"h264": ".mp4", "h265": ".mp4", "ffv1": ".mkv", "vp9": ".webm", "png": ""}
-
-
-# ---------------------------------------------------------------------------------------------- events
-@dataclass(frozen=True)
-class Progress:
-    frames_done: int
-    frames_total: int
-    fps: float
-    eta_seconds: float | None
-    elapsed_seconds: float  # since the job started, less the time it spent paused
-
-
-@dataclass(frozen=True)
-class PreviewPair:
-    """One frame as bicubic x4 of the input and as the model's output (H, W, 3 uint8 RGB each)."""
-
-    frame_index: int
-    bicubic: np.ndarray
-    upscaled: np.ndarray
-
-
-@dataclass(frozen=True)
-class LogLine:
-    text: str
-    level: str = "info"
-
-
-@dataclass(frozen=True)
-class Finished:
-    output: Path
-    frames: int
-    seconds: float  # working time: like Progress.elapsed_seconds, time spent paused is left out
-
-
-@dataclass(frozen=True)
-class Failed:
-    reason: str  # one line, names the file or setting
-    detail: str = ""  # the traceback, for --debug and bug reports; never shown by default
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    resumable: bool
-
-
-Event = Progress | PreviewPair | LogLine | Finished | Failed | Cancelled
-
-
-class CancelToken:
-    """Cancel and pause, set from any thread, honoured by the job between chunks."""
-
-    def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._running.set()  # wake a paused job so it can stop
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_while_paused(self, idle: Callable[[], None] | None = None, interval: float = 0.2) -> float:
-        """Return once not paused, with the seconds spent paused here (0.0 when it was not paused);
-        ``idle`` runs now and every ``interval`` seconds while paused.
-
-        Why ``idle``: the job's thread is the one holding the model, so work that needs the same model
-        (a preview the user asked for) is done here, between chunks, instead of waiting for the job's end.
-        Why the seconds: the job leaves them out of its elapsed time, fps and ETA.
-        """
-        began = time.monotonic()
-        paused = self.paused
-        if idle is not None:
-            idle()
-        if not paused:  # a pause that came while ``idle`` ran counts from here
-            began = time.monotonic()
-        while not self._running.wait(interval):
-            paused = True
-            if idle is not None:
-                idle()
-        return time.monotonic() - began if paused else 0.0
-
-
-class JobCancelled(Exception):
-    """Raised inside the job loop when the token says cancel."""
 
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -193,30 +105,9 @@ class Job:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _segments(plan: tiling.ChunkPlan, segment_frames: int) -> list[tuple[int, int]]:
-    """Consecutive chunk ranges [first, last] that form one segment each; depends on the plan only."""
-    groups, first, frames = [], 0, 0
-    for k in range(len(plan)):
-        low = plan.final_before(k - 1) if k else 0
-        frames += plan.final_before(k) - low
-        if frames >= segment_frames or k == len(plan) - 1:
-            groups.append((first, k))
-            first, frames = k + 1, 0
-    return groups
-
-
-def _first_contributor(plan: tiling.ChunkPlan, k: int) -> int:
-    """Earliest chunk whose frames reach into chunk k's unfinished range (to replay on resume)."""
-    low = plan.final_before(k - 1) if k else 0
-    j = k
-    while j > 0 and plan[j - 1][1] > low:
-        j -= 1
-    return j
-
-
 def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
     """What decides the segments' bytes, as requested: automatic sizes stay None here (they depend on
-    the memory free at the start; the sizes a run used are recorded beside, see _WorkState)."""
+    the memory free at the start; the sizes a run used are recorded beside, see workfolder.WorkState)."""
     stat = job.input.stat()
     s = job.settings
     model = s.model
@@ -242,26 +133,6 @@ def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
         "precision": runner.precision,
         "graph": s.graph,
     }
-
-
-@dataclass
-class _WorkState:
-    """The work folder's job.json: the fingerprint, and the chunk and tiles the run actually used."""
-
-    fingerprint: dict
-    chunk: int
-    tiles: list[list[int]]  # [first chunk, tile] pairs: an out-of-memory retry's smaller tile sticks
-
-    def tile_at(self, k: int) -> int:
-        return next(tile for first, tile in reversed(self.tiles) if first <= k)
-
-    def reduce(self, k: int, tile: int) -> None:
-        self.tiles = [entry for entry in self.tiles if entry[0] < k] + [[k, tile]]
-
-    def save(self, work: Path) -> None:
-        tmp = work / "job.json.tmp"
-        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "chunk": self.chunk, "tiles": self.tiles}))
-        os.replace(tmp, work / "job.json")
 
 
 class _FrameWindow:
@@ -386,13 +257,17 @@ class JobRunner:
                 f"{job.input.name}: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps):.3f} fps"
             )
         )
+
+        def warn(text: str) -> None:
+            emit(LogLine(text, "warning"))
+
         runner = self.runner_for(s)
         idle = (lambda: between_chunks(runner)) if between_chunks is not None else None
         work = job.work_dir
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
-        state, resumed = _open_work(work, _fingerprint(job, info, runner), chunk, tile, emit)
+        state, resumed = workfolder.open_work(work, _fingerprint(job, info, runner), chunk, tile, warn)
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
-        groups = _segments(plan, s.segment_frames)
+        groups = workfolder.segment_groups(plan, s.segment_frames)
         emit(
             LogLine(
                 f"model {s.model} on {runner.device_name}"
@@ -400,10 +275,9 @@ class JobRunner:
                 + f"; chunk {plan.length} frames, tile {state.tiles[-1][1] or 'whole frame'}"
             )
         )
-        done = _finished_segments(work, len(groups), emit) if resumed else 0
-
-        def warn(text: str) -> None:
-            emit(LogLine(text, "warning"))
+        done = workfolder.finished_prefix(work, len(groups)) if resumed else 0
+        if done:
+            emit(LogLine(f"resuming: {done} of {len(groups)} segments already done"))
 
         def upscale(k: int, lq: list[np.ndarray]) -> np.ndarray:
             tile = state.tile_at(k)
@@ -425,7 +299,7 @@ class JobRunner:
 
         if done < len(groups):
             first_chunk = groups[done][0]
-            replay_from = _first_contributor(plan, first_chunk)
+            replay_from = workfolder.first_contributor(plan, first_chunk)
             frames = video.read_frames(job.input, info, start=plan[replay_from][0], warn=warn)
             window = _FrameWindow(frames, plan[replay_from][0], job.input, frames_total)
             # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
@@ -438,7 +312,7 @@ class JobRunner:
                         raise JobCancelled
                     blender.add(k, upscale(k, window.get(*plan[k])))
                 for g in range(done, len(groups)):
-                    seg_path = work / f"seg_{g:05d}{'.mkv' if s.codec != 'png' else ''}"
+                    seg_path = workfolder.segment_path(work, g, s.codec)
                     writer = _segment_writer(
                         seg_path, s, info, out_w, out_h, sar, plan.final_before(groups[g][0] - 1) if groups[g][0] else 0
                     )
@@ -468,10 +342,10 @@ class JobRunner:
             finally:
                 frames.close()
 
-        segments = [work / f"seg_{g:05d}{'.mkv' if s.codec != 'png' else ''}" for g in range(len(groups))]
+        segments = [workfolder.segment_path(work, g, s.codec) for g in range(len(groups))]
         emit(LogLine(f"writing {job.output}"))
         if s.codec == "png":
-            _join_png_segments(segments, job.output, s.overwrite)
+            workfolder.join_png_segments(segments, job.output, s.overwrite)
         else:
             video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles, warn=warn)
         shutil.rmtree(work, ignore_errors=True)
@@ -507,43 +381,6 @@ def _check_writable(folder: Path) -> None:
         raise ValueError(f"{folder}: output folder is not writable")
 
 
-def _open_work(
-    work: Path, fingerprint: dict, chunk: int, tile: int, emit: Callable[[Event], None]
-) -> tuple[_WorkState, bool]:
-    """The work state to continue (with the sizes it recorded), or a fresh one; says when work is discarded."""
-    meta = work / "job.json"
-    if meta.is_file():
-        try:
-            saved = json.loads(meta.read_text())
-            state = _WorkState(saved["fingerprint"], int(saved["chunk"]), [list(e) for e in saved["tiles"]])
-            changed = sorted(k for k in fingerprint.keys() | state.fingerprint.keys()
-                             if fingerprint.get(k) != state.fingerprint.get(k))
-            if not changed:
-                return state, True
-            why = f"{', '.join(changed)} changed"
-        except (OSError, ValueError, KeyError, TypeError):
-            why = "its job.json is unreadable or from another version"
-        emit(LogLine(f"{work}: previous work discarded ({why})", "warning"))
-        shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True, exist_ok=True)
-    state = _WorkState(fingerprint, chunk, [[0, tile]])
-    state.save(work)
-    return state, False
-
-
-def _finished_segments(work: Path, groups: int, emit: Callable[[Event], None]) -> int:
-    done = 0
-    while done < groups and _segment_exists(work, done):
-        done += 1
-    if done:
-        emit(LogLine(f"resuming: {done} of {groups} segments already done"))
-    return done
-
-
-def _segment_exists(work: Path, g: int) -> bool:
-    return (work / f"seg_{g:05d}.mkv").is_file() or (work / f"seg_{g:05d}").is_dir()
-
-
 def _segment_writer(
     path: Path, s: JobSettings, info: video.VideoInfo, w: int, h: int, sar, first_frame: int
 ) -> video.FrameWriter:
@@ -560,24 +397,6 @@ def _segment_writer(
         input_bit_depth=info.bit_depth,
         start_number=first_frame,
     )
-
-
-def _join_png_segments(segments: list[Path], output: Path, overwrite: bool) -> None:
-    """PNG output: every segment's frames linked into one folder, published by a rename.
-
-    Links (not moves) keep the segments whole, so a kill before the rename loses nothing."""
-    tmp = output.parent / f".{output.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for seg in segments:
-        for png in sorted(seg.iterdir()):
-            try:
-                os.link(png, tmp / png.name)
-            except OSError:  # a filesystem without hard links
-                shutil.copy2(png, tmp / png.name)
-    if output.exists() and overwrite:
-        shutil.rmtree(output)
-    os.replace(tmp, output)
 
 
 def run_job(job: Job, on_event: Callable[[Event], None] | None = None, token: CancelToken | None = None) -> Event:
