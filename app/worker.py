@@ -399,8 +399,7 @@ class IoWorker(QObject):
                     continue
                 try:
                     info = video.probe(path)
-                    if info.is_vfr:
-                        raise video.vfr_error(info)
+                    video.check_timing(info)
                 except video.VideoError as exc:
                     self.refused.emit(str(path), one_line(exc))
                 except Exception as exc:  # anything else is still a refusal of this one file

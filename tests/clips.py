@@ -43,6 +43,8 @@ def make_test_clip(
     languages: Sequence[str] = ("eng", "fra", "deu"),
     sample_rate: int = 48000,
     audio_codec: str | None = None,
+    pts: str | None = None,
+    seconds: float | None = None,
 ) -> Path:
     """Build a small synthetic clip (testsrc2 video, sine audio, SubRip cues) for tests and benches.
 
@@ -50,7 +52,9 @@ def make_test_clip(
     Odd sizes are cut from the next even testsrc2 size in RGB. ``rotation`` is clockwise degrees,
     ``audio_offset`` delays the audio (negative: delays the video), ``vfr`` makes a timestamp jump
     of half a second after frame 10, ``frames=0`` keeps an empty video track beside the audio.
-    Returns ``path``.
+    ``pts`` times frame N by an ffmpeg expression of N in seconds (e.g. a 30 fps part, then 12 fps),
+    stored in a 1/90000 time base (mp4, mov; Matroska rounds to 1 ms); ``seconds`` is then the
+    audio's length. Returns ``path``.
     """
     p = Path(path)
     fps = Fraction(fps)
@@ -61,6 +65,8 @@ def make_test_clip(
         vf += ["format=rgb24", f"crop={width}:{height}:0:0"]
     if vfr:
         vf.append(f"setpts='N/({rate})/TB+gte(N\\,10)*0.5/TB'")
+    if pts is not None:
+        vf += ["settb=1/90000", f"setpts='({pts})/TB'"]
     if sar is not None:
         vf.append(f"setsar={Fraction(sar).numerator}/{Fraction(sar).denominator}")
     vf.append(f"format={pix_fmt}")
@@ -75,7 +81,7 @@ def make_test_clip(
         codec = "vp9" if suffix == ".webm" else ("ffv1" if rgb else "h264")
     enc = _CLIP_ENCODERS.get(codec, codec)
     n_audio, n_subs = int(audio), int(subtitles)
-    seconds = max(frames, 1) / fps
+    seconds = Fraction(seconds) if seconds is not None else max(frames, 1) / fps
     with tempfile.TemporaryDirectory(prefix="vrt-clip-") as tmp:
         cmd = [*_base(), "-y"]
         if audio_offset < 0:
@@ -116,8 +122,12 @@ def make_test_clip(
         if n_subs:
             text_codec = {".mp4": "mov_text", ".m4v": "mov_text", ".mov": "mov_text", ".webm": "webvtt"}
             cmd += ["-c:s", text_codec.get(suffix, "srt")]
-        if vfr:
+        if vfr or pts is not None:
             cmd += ["-fps_mode", "passthrough"]
+        if pts is not None:
+            cmd += ["-enc_time_base:v", "1/90000"]
+        if pts is not None and suffix in (".mp4", ".mov", ".m4v"):
+            cmd += ["-video_track_timescale", "90000"]
         if faststart and suffix in (".mp4", ".mov", ".m4v"):
             cmd += ["-movflags", "+faststart"]
         if color is not None:
@@ -188,6 +198,15 @@ def stream_span(path: Path, spec: str) -> tuple[float, float]:
     pts = [int(c[2]) for c in rows]
     last = max(range(len(rows)), key=lambda i: pts[i])
     return float(min(pts) * tb), float((pts[last] + int(rows[last][3])) * tb)
+
+
+def frame_pts(path: Path, spec: str = "0:v:0") -> np.ndarray:
+    """Every frame's presentation time in seconds, as stored (packets copied, sorted)."""
+    r = ffmpeg("-copyts", "-i", str(path), "-map", spec, "-c", "copy", "-f", "framecrc", "-")
+    assert r.returncode == 0, r.stderr
+    tb = Fraction(next(x for x in r.stdout.splitlines() if x.startswith("#tb")).split(":")[1].strip())
+    ticks = sorted(int(x.split(",")[2]) for x in r.stdout.splitlines() if not x.startswith("#"))
+    return np.asarray(ticks, dtype=np.float64) * float(tb)
 
 
 def child_pids() -> set[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from fractions import Fraction
 
@@ -104,12 +105,19 @@ def test_decoding_uses_the_tagged_matrix(tmp_path):
         assert np.abs(back[20:28].astype(int) - frame[20:28]).max() <= 3, matrix
 
 
-def test_variable_frame_rate_is_refused(tmp_path):
+def test_variable_frame_rate_is_read_in_order_with_its_timestamps(tmp_path):
     clip = make_test_clip(tmp_path / "vfr.mkv", 32, 18, 20, vfr=True)
     info = probe(clip)
-    assert info.is_vfr
+    assert info.is_vfr and info.timestamps is not None and len(info.timestamps) == 21
+    gaps = np.diff(info.timestamps[:-1])
+    assert gaps[9] > 10 * gaps[0] and set(np.delete(gaps, 9)) == {gaps[0]}  # the jump before frame 10
+    assert len(list(read_frames(clip, info))) == 20
+    # VFR whose frames cannot be matched to timestamps (packets without pts) is still refused
+    untimed = dataclasses.replace(info, timestamps=None)
     with pytest.raises(VideoError) as e:
-        read_frames(clip, info)  # refused at the call, before any ffmpeg starts
-    assert_one_line(e.value, clip, "variable frame rate is not supported", "-fps_mode cfr")
+        read_frames(clip, untimed)  # refused at the call, before any ffmpeg starts
+    assert_one_line(e.value, clip, "variable frame rate", "-fps_mode cfr")
     with pytest.raises(VideoError, match="variable frame rate"):
-        mux([clip], info, tmp_path / "out.mkv")
+        mux([clip], untimed, tmp_path / "out.mkv")
+
+

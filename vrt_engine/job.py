@@ -132,6 +132,7 @@ def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
         "device": runner.device_name,
         "precision": runner.precision,
         "graph": s.graph,
+        "timing": video.timing.digest(info),  # None (constant rate) matches work folders from before
     }
 
 
@@ -249,14 +250,16 @@ class JobRunner:
         if job.output.exists() and not s.overwrite:
             raise ValueError(f"{job.output}: already exists (choose overwrite to replace it)")
         info = video.probe(job.input)
-        if info.is_vfr:
-            raise video.vfr_error(info)
+        video.check_timing(info)
         _check_writable(job.output.parent)
         emit(
             LogLine(
                 f"{job.input.name}: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps):.3f} fps"
             )
         )
+        timed = video.is_timed(info)
+        if timed:
+            emit(LogLine(f"{job.input.name}: {video.timing.describe(info)}"))
 
         def warn(text: str) -> None:
             emit(LogLine(text, "warning"))
@@ -312,9 +315,10 @@ class JobRunner:
                         raise JobCancelled
                     blender.add(k, upscale(k, window.get(*plan[k])))
                 for g in range(done, len(groups)):
-                    seg_path = workfolder.segment_path(work, g, s.codec)
+                    seg_path = workfolder.segment_path(work, g, s.codec, timed)
+                    first_frame = plan.final_before(groups[g][0] - 1) if groups[g][0] else 0
                     writer = _segment_writer(
-                        seg_path, s, info, out_w, out_h, sar, plan.final_before(groups[g][0] - 1) if groups[g][0] else 0
+                        seg_path, s, info, out_w, out_h, sar, first_frame, plan.final_before(groups[g][1])
                     )
                     try:
                         for k in range(groups[g][0], groups[g][1] + 1):
@@ -342,10 +346,11 @@ class JobRunner:
             finally:
                 frames.close()
 
-        segments = [workfolder.segment_path(work, g, s.codec) for g in range(len(groups))]
+        segments = [workfolder.segment_path(work, g, s.codec, timed) for g in range(len(groups))]
         emit(LogLine(f"writing {job.output}"))
         if s.codec == "png":
-            workfolder.join_png_segments(segments, job.output, s.overwrite)
+            timecodes = {video.TIMECODE_FILE: video.timing.timecodes_v2(info)} if timed else {}
+            workfolder.join_png_segments(segments, job.output, s.overwrite, timecodes)
         else:
             video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles, warn=warn)
         shutil.rmtree(work, ignore_errors=True)
@@ -382,8 +387,17 @@ def _check_writable(folder: Path) -> None:
 
 
 def _segment_writer(
-    path: Path, s: JobSettings, info: video.VideoInfo, w: int, h: int, sar, first_frame: int
+    path: Path,
+    s: JobSettings,
+    info: video.VideoInfo,
+    w: int,
+    h: int,
+    sar,
+    first_frame: int,
+    end_frame: int | None = None,
 ) -> video.FrameWriter:
+    """Segment of output frames first_frame .. end_frame-1; timed input gives them its timestamps."""
+    ticks = info.timestamps[first_frame:end_frame] if video.is_timed(info) and s.codec != "png" else None
     return video.FrameWriter(
         path,
         w,
@@ -396,6 +410,8 @@ def _segment_writer(
         sar=sar,
         input_bit_depth=info.bit_depth,
         start_number=first_frame,
+        timestamps=ticks,
+        time_base=info.time_base,
     )
 
 
@@ -409,8 +425,7 @@ def preview_frame(
 ) -> PreviewPair:
     """Upscale just the chunk around one frame (seconds with the tiny model) for a before/after view."""
     info = video.probe(input_path)
-    if info.is_vfr:
-        raise video.vfr_error(info)
+    video.check_timing(info)
     if not 0 <= frame_index < info.frame_count:
         raise ValueError(f"frame {frame_index} is outside 0..{info.frame_count - 1} of {input_path}")
     runner = runner or JobRunner().runner_for(settings)

@@ -45,13 +45,15 @@ def first_contributor(plan: tiling.ChunkPlan, k: int) -> int:
     return j
 
 
-def segment_path(work: Path, g: int, codec: str) -> Path:
-    """Segment g's file (an .mkv) or, for PNG output, its folder of frames."""
-    return work / f"seg_{g:05d}{'' if codec == 'png' else '.mkv'}"
+def segment_path(work: Path, g: int, codec: str, timed: bool = False) -> Path:
+    """Segment g's file (an .mkv; .nut, which keeps exact timestamps, for timed input, see
+    video.timing) or, for PNG output, its folder of frames."""
+    return work / f"seg_{g:05d}{'' if codec == 'png' else ('.nut' if timed else '.mkv')}"
 
 
 def segment_exists(work: Path, g: int) -> bool:
-    return (work / f"seg_{g:05d}.mkv").is_file() or (work / f"seg_{g:05d}").is_dir()
+    name = f"seg_{g:05d}"
+    return (work / f"{name}.mkv").is_file() or (work / f"{name}.nut").is_file() or (work / name).is_dir()
 
 
 def finished_prefix(work: Path, groups: int) -> int:
@@ -108,10 +110,11 @@ def open_work(
     return state, False
 
 
-def join_png_segments(segments: list[Path], output: Path, overwrite: bool) -> None:
+def join_png_segments(segments: list[Path], output: Path, overwrite: bool, extra: dict[str, str] | None = None) -> None:
     """PNG output: every segment's frames linked into one folder, published by a rename.
 
-    Links (not moves) keep the segments whole, so a kill before the rename loses nothing."""
+    Links (not moves) keep the segments whole, so a kill before the rename loses nothing.
+    ``extra`` text files (name: text, e.g. the timestamps of VFR input) go in with the frames."""
     tmp = output.parent / f".{output.name}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -121,6 +124,8 @@ def join_png_segments(segments: list[Path], output: Path, overwrite: bool) -> No
                 os.link(png, tmp / png.name)
             except OSError:  # a filesystem without hard links
                 shutil.copy2(png, tmp / png.name)
+    for name, text in (extra or {}).items():
+        (tmp / name).write_text(text)
     if output.exists() and overwrite:
         shutil.rmtree(output)
     os.replace(tmp, output)

@@ -68,6 +68,11 @@ class VideoInfo:
     video_start: float = 0.0       # first presentation timestamp of the video, seconds
     field_order: str | None = None
     streams: tuple[StreamInfo, ...] = field(default=())
+    # Timing to carry through (see video.timing): set when the frames are off any constant-rate grid
+    # (variable frame rate, or timestamps that jitter). ``frame_count + 1`` ticks of ``time_base``:
+    # each frame's presentation time in order, then the end of the last frame. None: constant rate.
+    time_base: Fraction = Fraction(1, 1000)
+    timestamps: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def dtype(self) -> type[np.unsignedinteger]:

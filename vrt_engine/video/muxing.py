@@ -13,7 +13,8 @@ from pathlib import Path
 from .ffmpeg import VideoError, _arg, _base_cmd, _exit_reason, _last_error
 from .info import VideoInfo
 from .probing import probe
-from .reading import vfr_error
+from .reading import check_timing
+from .timing import concat_durations, is_timed
 from .writing import MUX_CONTAINERS, _atomic_temp, _publish, output_sar
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ def mux(
     the new size) and colour primaries/transfer when the segments lack them. Fonts attached to a
     Matroska source are kept in Matroska output.
 
+    A source with timestamps (variable frame rate, see video.timing) needs segments written with
+    them (NUT keeps them exactly); each segment is then placed at its first frame's input time.
+
     Warnings go to ``warn(text)`` when given (a job shows them as log lines), else to the logger.
     The container follows ``output``'s suffix (.mp4 .m4v .mkv .mov .webm). The file is written
     under a temporary name in the same folder and renamed onto ``output`` only when ffmpeg
@@ -73,15 +77,15 @@ def mux(
         raise VideoError(out, f"unsupported output container '{out.suffix}' (use .mp4, .mkv, .mov or .webm)")
     if not segments:
         raise VideoError(out, "no segments to join")
-    if source.is_vfr:
-        raise vfr_error(source)
+    check_timing(source)
+    timed = is_timed(source)
     segs = [Path(s) for s in segments]
     infos = [probe(s) for s in segs]
     first = infos[0]
     for s, i in zip(segs, infos, strict=True):
         if (i.codec, i.width, i.height, i.pix_fmt) != (first.codec, first.width, first.height, first.pix_fmt):
             raise VideoError(s, f"segment differs from {segs[0].name} ({i.codec} {i.width}x{i.height} {i.pix_fmt})")
-        if i.fps != source.fps:
+        if i.fps != source.fps and not timed:
             raise VideoError(s, f"segment frame rate {i.fps} differs from the source's {source.fps}")
     ok = _VIDEO_OK.get(container)
     if ok is not None and first.codec not in ok:
@@ -91,9 +95,13 @@ def mux(
         warn(f"{out}: segments hold {total} frames, the source {source.frame_count}; "
              "audio will not line up at the end")
 
+    if timed:
+        durations = concat_durations(source, [i.frame_count for i in infos])
+    else:
+        durations = [_fmt_seconds(Fraction(i.frame_count) / source.fps) for i in infos]
     lines = ["ffconcat version 1.0"]
-    for s, i in zip(segs, infos, strict=True):
-        lines += [f"file '{_concat_path(s)}'", f"duration {_fmt_seconds(Fraction(i.frame_count) / source.fps)}"]
+    for s, d in zip(segs, durations, strict=True):
+        lines += [f"file '{_concat_path(s)}'", f"duration {d}"]
     listing = ("\n".join(lines) + "\n").encode()
 
     cmd = [*_base_cmd(), "-y"]

@@ -34,6 +34,7 @@ class _Scan:
     pts: np.ndarray          # sorted presentation timestamps of the kept (non-discarded) packets
     count: int               # kept packets (more than len(pts) when some carry no timestamp)
     last_duration: int
+    end_duration: int        # duration of the packet shown last (the largest pts)
     corrupt: int
     errors: list[str]
 
@@ -48,7 +49,7 @@ def _scan_packets(path: Path, index: int) -> _Scan:
     proc = subprocess.run(cmd, capture_output=True, check=False)
     tb = Fraction(1, 1000)
     pts: list[int] = []
-    last_dur, corrupt = 0, 0
+    last_dur, corrupt, top, top_dur = 0, 0, _NOPTS, 0
     for line in proc.stdout.decode("ascii", "replace").splitlines():
         if line.startswith("#"):
             if line.startswith("#tb 0:"):
@@ -65,11 +66,13 @@ def _scan_packets(path: Path, index: int) -> _Scan:
         dts, ts = int(cols[1]), int(cols[2])
         pts.append(dts if ts == _NOPTS else ts)  # streams without pts (raw h264 in AVI...) use dts
         last_dur = int(cols[3])
+        if pts[-1] != _NOPTS and pts[-1] >= top:
+            top, top_dur = pts[-1], last_dur
     errors = [x for x in proc.stderr.decode("utf-8", "replace").splitlines() if x.strip()]
     if proc.returncode != 0 and not errors:
         errors = [f"ffmpeg exited with status {proc.returncode}"]
     arr = np.sort(np.asarray([t for t in pts if t != _NOPTS], dtype=np.int64))
-    return _Scan(tb, arr, len(pts), last_dur, corrupt, errors)
+    return _Scan(tb, arr, len(pts), last_dur, top_dur, corrupt, errors)
 
 
 def _decode_count(path: Path, index: int) -> int:
@@ -121,6 +124,32 @@ def _frame_rate(scan: _Scan, hint: float | None) -> tuple[Fraction, bool]:
     return fps, deviation > 0.5
 
 
+def _off_grid(scan: _Scan, fps: Fraction) -> bool:
+    """True when the timestamps stray from every grid at ``fps`` by more than their own rounding.
+
+    The grid's offset is fitted (half the spread of pts - N * step); half a tick, or 0.5 ms for
+    millisecond timestamps (Matroska, or a remux of it), is rounding, not timing worth keeping.
+    """
+    pts, tb = scan.pts, float(scan.tb)
+    if len(pts) < 2:
+        return False
+    residual = pts.astype(np.float64) * tb - np.arange(len(pts), dtype=np.float64) / float(fps)
+    half_spread = (float(residual.max()) - float(residual.min())) / 2
+    return half_spread > max(tb, 0.001) / 2 + 1e-6
+
+
+def _frame_ticks(scan: _Scan, fps: Fraction) -> np.ndarray:
+    """Every frame's pts in order, then where the last frame ends (its duration, else the last gap)."""
+    pts = scan.pts
+    if scan.end_duration > 0:
+        last = scan.end_duration
+    elif len(pts) > 1:
+        last = int(pts[-1] - pts[-2])
+    else:
+        last = max(1, round(1 / (float(fps) * float(scan.tb))))
+    return np.append(pts, pts[-1] + last).astype(np.int64)
+
+
 # --------------------------------------------------------------------------------------------- probe
 
 
@@ -161,9 +190,16 @@ def probe(path: str | os.PathLike[str], *, exact: bool = False, folder_fps: Frac
     if count == 0:
         raise VideoError(p, "video stream has no frames")
     tb = float(scan.tb)
+    ticks = None
+    if count == len(scan.pts) and (vfr or _off_grid(scan, fps)):
+        ticks = _frame_ticks(scan, fps)  # carried to the output frame by frame (video.timing)
+        ticks.setflags(write=False)
     video_start = float(scan.pts[0]) * tb
     video_end = float(scan.pts[-1] + max(scan.last_duration, 0)) * tb
-    duration = (video_end - video_start) if vfr else count / float(fps)
+    if ticks is not None:
+        duration = float(ticks[-1] - ticks[0]) * tb
+    else:
+        duration = (video_end - video_start) if vfr else count / float(fps)
     _check_complete(p, banner, raw, video_end, fps)
     streams = tuple(
         StreamInfo(
@@ -184,6 +220,7 @@ def probe(path: str | os.PathLike[str], *, exact: bool = False, folder_fps: Frac
         has_chapters=banner.chapters > 0, is_vfr=vfr, is_image_folder=False,
         codec=vd.codec, container=banner.container, video_stream=raw.index, start_time=banner.start,
         video_start=video_start, field_order=vd.field_order, streams=streams,
+        time_base=scan.tb, timestamps=ticks,
     )
 
 

@@ -39,9 +39,15 @@ def _folder_input(info: VideoInfo, start: int) -> tuple[list[str], int]:
 
 
 def vfr_error(info: VideoInfo) -> VideoError:
-    """The error raised for variable-frame-rate input (one line, says how to convert)."""
-    return VideoError(info.path, f"variable frame rate is not supported; {_VFR_HINT} "
-                                 f"(this file averages {float(info.fps):.3f} fps)")
+    """The error for variable-frame-rate input whose frames cannot be matched to timestamps."""
+    return VideoError(info.path, f"variable frame rate without a timestamp for every frame is not supported; "
+                                 f"{_VFR_HINT} (this file averages {float(info.fps):.3f} fps)")
+
+
+def check_timing(info: VideoInfo) -> None:
+    """Raise :func:`vfr_error` when the input is VFR but its timing cannot be carried (see video.timing)."""
+    if info.is_vfr and info.timestamps is None:
+        raise vfr_error(info)
 
 
 def read_frames(
@@ -60,7 +66,8 @@ def read_frames(
     * grayscale comes as three identical channels; an alpha channel is dropped, with a warning
       (``warnings.warn`` and a log line, or ``warn(text)`` when given), because the model only sees colour;
     * ``start`` skips that many frames (exactly, by frame index) so a job can resume;
-    * works for a folder of PNG frames too; variable frame rate input raises :class:`VideoError`.
+    * works for a folder of PNG frames too; variable frame rate input is read frame by frame in
+      presentation order (its timing is ``info.timestamps``), unless it has untimed packets.
 
     The checks (probe, VFR, ``start``) run at the call; ffmpeg starts at the first ``next()``.
     Closing the iterator early kills and reaps ffmpeg. If fewer or more frames come out than
@@ -70,8 +77,7 @@ def read_frames(
     info = info or probe(p)
     if start < 0:
         raise ValueError("start must be >= 0")
-    if info.is_vfr:
-        raise vfr_error(info)
+    check_timing(info)
     if start >= info.frame_count:
         return (f for f in ())  # an empty generator: .close() works as on the real one
     if info.has_alpha:

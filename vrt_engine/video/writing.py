@@ -14,6 +14,7 @@ import numpy as np
 
 from .ffmpeg import VideoError, _arg, _base_cmd, _exit_reason, _last_error, _StderrTail, _stop
 from .info import _SWS_FLAGS, _SWS_MATRIX, ColorTags, VideoInfo
+from .timing import setpts_expression
 
 WRITER_CODECS = ("h264", "h265", "ffv1", "vp9", "png")
 MUX_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
@@ -76,6 +77,11 @@ class FrameWriter:
     frames and settings give a byte-identical file, so resumed segments match. The file is written
     under a hidden temporary name and renamed into place by :meth:`close`, so ``path`` exists only
     when complete. Frames may be uint8, uint16 (full scale) or float in [0, 1].
+
+    ``timestamps`` (ticks of ``time_base``, one per frame to be written) gives each frame its own
+    presentation time, relative to the first, instead of N / ``fps``: for variable frame rate
+    (see video.timing). Use a container that keeps the time base exactly (.nut, .mp4, .mov);
+    Matroska rounds to 1 ms. PNG output ignores them (frames are numbered, not timed).
     """
 
     def __init__(
@@ -93,6 +99,8 @@ class FrameWriter:
         *,
         threads: int = 1,
         start_number: int = 0,
+        timestamps: np.ndarray | None = None,
+        time_base: Fraction | None = None,
     ) -> None:
         self.path = Path(path)
         if codec not in WRITER_CODECS:
@@ -105,6 +113,10 @@ class FrameWriter:
         self.color = color if isinstance(color, ColorTags) else ColorTags.for_output(color)
         self.frames = 0
         self._closed = False
+        self._ticks = None if codec == "png" or timestamps is None else np.asarray(timestamps, dtype=np.int64)
+        self._script: Path | None = None
+        if self._ticks is not None and (time_base is None or len(self._ticks) == 0):
+            raise ValueError("timestamps need a time_base and at least one entry")
         if codec == "png":
             self._temp = _atomic_temp(self.path, directory=True)
             target = _arg(self._temp).replace("%", "%%") + "/%08d.png"
@@ -118,9 +130,12 @@ class FrameWriter:
             target = _arg(self._temp)
             fmt = ["-f", container]
         in_fmt = "rgb48le" if self.deep else "rgb24"
+        codec_args = self._codec_args(Fraction(sar), crf, preset, threads)
+        if self._ticks is not None:
+            codec_args = self._timed(codec_args, Fraction(time_base))
         cmd = [*_base_cmd(), "-y", "-f", "rawvideo", "-pix_fmt", in_fmt, "-s", f"{self.width}x{self.height}",
                "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0",
-               *self._codec_args(Fraction(sar), crf, preset, threads),
+               *codec_args,
                "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", *fmt, target]
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -129,6 +144,20 @@ class FrameWriter:
             self._discard()
             raise VideoError(self.path, f"cannot start ffmpeg ({e})") from None
         self._tail = _StderrTail(self._proc.stderr)
+
+    def _timed(self, args: list[str], tb: Fraction) -> list[str]:
+        """Put ``settb`` + ``setpts`` before the filters, through a script file (it can be long)."""
+        k = args.index("-vf")
+        ticks = self._ticks - self._ticks[0]
+        chain = f"settb={tb.numerator}/{tb.denominator},setpts='{setpts_expression(ticks)}',{args[k + 1]}"
+        self._script = self._temp.with_name(self._temp.name + ".filter")
+        try:
+            self._script.write_text(chain)
+        except OSError as e:
+            self._discard()
+            raise VideoError(self.path, f"cannot write to folder {self._temp.parent} ({e.strerror or e})") from None
+        return [*args[:k], "-/filter:v", _arg(self._script), *args[k + 2:],
+                "-fps_mode", "passthrough", "-enc_time_base:v", f"{tb.numerator}/{tb.denominator}"]
 
     def _codec_args(self, sar: Fraction, crf: int, preset: str, threads: int) -> list[str]:
         odd = self.width % 2 or self.height % 2
@@ -195,6 +224,8 @@ class FrameWriter:
         """Send one HxWx3 RGB frame to the encoder (blocks while ffmpeg is busy)."""
         if self._closed:
             raise VideoError(self.path, "writer is closed")
+        if self._ticks is not None and self.frames >= len(self._ticks):
+            raise ValueError(f"{self.path}: more frames than the {len(self._ticks)} timestamps given")
         data = self._as_pipe_bytes(frame)
         try:
             self._proc.stdin.write(data)
@@ -210,6 +241,9 @@ class FrameWriter:
         raise VideoError(self.path, f"encoding failed: {_last_error(lines, default)}")
 
     def _discard(self) -> None:
+        if self._script is not None:
+            with contextlib.suppress(OSError):
+                self._script.unlink()
         if self._temp.is_dir():
             shutil.rmtree(self._temp, ignore_errors=True)
         else:
@@ -236,6 +270,9 @@ class FrameWriter:
             self._fail()
         self._closed = True
         _stop(self._proc, self._tail)
+        if self._script is not None:
+            with contextlib.suppress(OSError):
+                self._script.unlink()
         if self.frames == 0:
             self._discard()
             raise VideoError(self.path, "no frames were written")
