@@ -53,8 +53,8 @@ def make_test_clip(
     ``audio_offset`` delays the audio (negative: delays the video), ``vfr`` makes a timestamp jump
     of half a second after frame 10, ``frames=0`` keeps an empty video track beside the audio.
     ``pts`` times frame N by an ffmpeg expression of N in seconds (e.g. a 30 fps part, then 12 fps),
-    stored in a 1/90000 time base (mp4, mov; Matroska rounds to 1 ms); ``seconds`` is then the
-    audio's length. Returns ``path``.
+    stored in a 1/90000 time base (mp4, mov; Matroska rounds to 1 ms), each frame a different hue;
+    ``seconds`` is then the audio's length. Returns ``path``.
     """
     p = Path(path)
     fps = Fraction(fps)
@@ -65,8 +65,8 @@ def make_test_clip(
         vf += ["format=rgb24", f"crop={width}:{height}:0:0"]
     if vfr:
         vf.append(f"setpts='N/({rate})/TB+gte(N\\,10)*0.5/TB'")
-    if pts is not None:
-        vf += ["settb=1/90000", f"setpts='({pts})/TB'"]
+    if pts is not None:  # a hue turning by 0.9 rad a frame tells each frame from its neighbours
+        vf += ["hue=H=n*0.9", "settb=1/90000", f"setpts='({pts})/TB'"]
     if sar is not None:
         vf.append(f"setsar={Fraction(sar).numerator}/{Fraction(sar).denominator}")
     vf.append(f"format={pix_fmt}")

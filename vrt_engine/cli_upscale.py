@@ -30,6 +30,15 @@ VIDEO_SUFFIXES = {
 }
 
 
+TIMING_HELP = (
+    "Frame timing: constant-rate input keeps its exact rate (24000/1001 stays 24000/1001). Variable frame "
+    "rate input (phones, screen recordings, game captures, video calls) and input whose timestamps jitter "
+    "keep every frame's timestamp: output frame N is shown exactly when input frame N was, so audio, "
+    "subtitles and chapters stay in sync for the whole length. PNG output of such input gets "
+    "timestamps.txt (mkvmerge timestamp format v2, milliseconds) in its folder."
+)
+
+
 def _is_frame_folder(path: Path) -> bool:
     return path.is_dir() and any(p.suffix.lower() == ".png" for p in path.iterdir())
 
@@ -221,7 +230,9 @@ def _run_upscale(args: argparse.Namespace) -> int:
 
 
 def upscale_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vrt-upscale", description="Upscale videos 4x with VRT (streaming, resumable).")
+    p = argparse.ArgumentParser(
+        prog="vrt-upscale", description="Upscale videos 4x with VRT (streaming, resumable).", epilog=TIMING_HELP
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
     p.add_argument("-o", "--output", help="output file for a single input (with --overwrite to replace one)")
     p.add_argument("--model", default="tiny", help="tiny (built-in), reds_6f, reds_16f, bicubic, or a .ckpt/.pth file")

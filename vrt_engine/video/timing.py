@@ -32,11 +32,10 @@ def is_timed(info: VideoInfo) -> bool:
 
 
 def frame_times(info: VideoInfo) -> np.ndarray:
-    """Each frame's presentation time in seconds from the start of the file (what a player shows)."""
+    """Each frame's presentation time in seconds, as the input stores it (and the output keeps it)."""
     if info.timestamps is not None:
-        ticks = np.asarray(info.timestamps[:-1], dtype=np.float64)
-        return ticks * float(info.time_base) - info.start_time
-    offset = 0.0 if info.is_image_folder else info.video_start - info.start_time
+        return np.asarray(info.timestamps[:-1], dtype=np.float64) * float(info.time_base)
+    offset = 0.0 if info.is_image_folder else info.video_start
     return offset + np.arange(info.frame_count, dtype=np.float64) / float(info.fps)
 
 
