@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vrt_engine.video import frame_times
+
 from .controller import QueueController
 from .resources import app_icon
 from .settings import AppSettings
@@ -711,7 +713,7 @@ class MainWindow(QMainWindow):
         if changed:
             middle = min(item.info.frame_count - 1, item.info.frame_count // 2)
             start = frame if frame is not None else self._item_frames.get(item.id, middle)
-            self.preview.set_source(item.info.frame_count, start)
+            self.preview.set_source(item.info.frame_count, start, frame_times(item.info))
             self.preview.view.clear()
             self._request(item, self.preview.frame)
 
@@ -794,7 +796,7 @@ class MainWindow(QMainWindow):
         if self.preview.follow:
             if item_id != self._preview_item:
                 self._preview_item = item_id
-                self.preview.set_source(item.info.frame_count, 0)
+                self.preview.set_source(item.info.frame_count, 0, frame_times(item.info))
                 self.preview.view.clear()
             self.preview.view.set_captions(*self._preview_caption(item))
             self._set_preview_status(item.message or "Preparing model…")
@@ -809,7 +811,7 @@ class MainWindow(QMainWindow):
             if item is None:
                 return
             self._preview_item = item_id
-            self.preview.set_source(item.info.frame_count, frame)
+            self.preview.set_source(item.info.frame_count, frame, frame_times(item.info))
             self.preview.view.set_captions(*self._preview_caption(item))
         self.preview.show_frame_index(frame)
         self.preview.view.set_images(bicubic, upscaled)

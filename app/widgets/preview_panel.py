@@ -5,6 +5,8 @@ It only asks (signals) for frames and previews; the main window answers through 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
@@ -46,7 +48,12 @@ class PreviewPanel(QWidget):
         self.spin.setAcceptDrops(False)
         self.spin.setToolTip("Frame number to preview (0 is the first frame)")
         self.total_label = QLabel("/ 0", self)
-        self.total_label.setToolTip("Number of frames in the previewed input")
+        self.total_label.setToolTip("Number of the previewed input's last frame")
+        self.time_label = QLabel("", self)
+        self.time_label.setToolTip(
+            "When this frame is shown, from the input's own timestamps (variable frame rate included)"
+        )
+        self._times: Sequence[float] = ()
 
         self.preview_button = QToolButton(self)
         self.preview_button.setText("Preview")
@@ -107,6 +114,7 @@ class PreviewPanel(QWidget):
         bottom.addWidget(self.slider, 1)
         bottom.addWidget(self.spin)
         bottom.addWidget(self.total_label)
+        bottom.addWidget(self.time_label)
         bottom.addWidget(self.preview_button)
 
         layout = QVBoxLayout(self)
@@ -145,8 +153,9 @@ class PreviewPanel(QWidget):
         return b
 
     # ----- state from outside -----
-    def set_source(self, frame_count: int, frame: int = 0) -> None:
-        """A new input to preview: its length, and the frame to start at."""
+    def set_source(self, frame_count: int, frame: int = 0, times: Sequence[float] = ()) -> None:
+        """A new input to preview: its length, the frame to start at, and each frame's time in seconds."""
+        self._times = times if len(times) == frame_count else ()
         self._quiet = True
         try:
             last = max(0, frame_count - 1)
@@ -158,6 +167,7 @@ class PreviewPanel(QWidget):
             self.total_label.setText(f"/ {last}")
         finally:
             self._quiet = False
+        self._show_time(self.slider.value())
         self.set_enabled_controls(frame_count > 0)
 
     def show_frame_index(self, frame: int) -> None:
@@ -194,7 +204,11 @@ class PreviewPanel(QWidget):
         self.view.set_mode(mode)
         self.modeChanged.emit(mode)
 
+    def _show_time(self, frame: int) -> None:
+        self.time_label.setText(f"at {format_time(self._times[frame])}" if 0 <= frame < len(self._times) else "")
+
     def _on_slider(self, value: int) -> None:
+        self._show_time(value)
         self.spin.blockSignals(True)
         self.spin.setValue(value)
         self.spin.blockSignals(False)
@@ -203,3 +217,13 @@ class PreviewPanel(QWidget):
 
     def _on_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
+
+
+def format_time(seconds: float) -> str:
+    """m:ss.mmm (h:mm:ss.mmm past an hour): a frame's time, to the millisecond."""
+    ms = round(seconds * 1000)
+    sign, ms = ("-" if ms < 0 else ""), abs(ms)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{sign}{h}:{m:02d}:{s:02d}.{ms:03d}" if h else f"{sign}{m}:{s:02d}.{ms:03d}"
