@@ -29,7 +29,7 @@ BICUBIC = dict(model="bicubic", preset="ultrafast", chunk=4, segment_frames=7)  
 def vfr_clip(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("vfr")
     return make_test_clip(folder / "vfr.mp4", 32, 18, 54, fps=Fraction(30), pts=THIRTY_THEN_TWELVE, seconds=3.0,
-                          subtitles=True)
+                          subtitles=True, chapters=True)
 
 
 def _decoded(path: Path) -> np.ndarray:
@@ -61,7 +61,8 @@ def test_vfr_job_keeps_every_frame_time_audio_and_subtitles(vfr_clip, tmp_path, 
         assert np.array_equal(got, want)
         assert packet_md5(out, "0:a") == packet_md5(vfr_clip, "0:a")  # audio copied untouched
     assert stream_span(out, "0:a") == pytest.approx(stream_span(vfr_clip, "0:a"), abs=1 * MS)
-    assert video.probe(out).subtitle_streams == 1
+    dst = video.probe(out)
+    assert dst.subtitle_streams == 1 and dst.has_chapters
     _assert_same_frames_in_order(vfr_clip, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no work folder, no filter scripts
 
