@@ -50,6 +50,7 @@ def test_a_bad_position_is_one_line_naming_the_option(text):
         (RangeSpec(start="f90", duration="f11"), "--duration"),
         (RangeSpec(start="f90", duration="0"), "--duration"),
         (RangeSpec(end="f20", duration="f5"), "--duration"),
+        (RangeSpec(end="0"), "--end 0 is not after the first frame"),
     ],
 )
 def test_a_range_outside_the_video_or_ending_before_its_start_names_the_option(spec, option):
@@ -66,6 +67,8 @@ def test_ranges_resolve_to_frames():
     assert RangeSpec(start="f40").resolve(Fraction(25), 100, "x") == FrameRange(40, 100)
     assert RangeSpec(end="2").resolve(Fraction(25), 100, "x") == FrameRange(0, 50)
     assert with_range_suffix(Path("/o/a_x4.mp4"), FrameRange(40, 80)) == Path("/o/a_x4_f40-79.mp4")
+    assert with_range_suffix(Path("/o/my.clip_x4"), FrameRange(0, 5)) == Path("/o/my.clip_x4_f0-4")  # PNG folder
+    assert with_range_suffix(Path("/o/a_x4.mkv"), None) == Path("/o/a_x4.mkv")
 
 
 @pytest.mark.parametrize(("frames", "chunk", "overlap"), [(100, 10, 2), (100, 7, 3), (37, 6, 2), (20, 0, 0)])

@@ -24,6 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import tiling, workfolder
+from .video.writing import MUX_CONTAINERS
 
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)$")
 _FRAME = re.compile(r"^[fF](\d+)$")
@@ -103,7 +104,8 @@ class RangeSpec:
         elif self.end is not None:
             stop, option, text = parse_position(self.end, "--end").frames(fps), "--end", self.end
             if stop <= first:
-                raise ValueError(f"{where}: --end {self.end} is not after --start {self.start} (frame {first})")
+                after = f"--start {self.start} (frame {first})" if self.start is not None else "the first frame"
+                raise ValueError(f"{where}: --end {self.end} is not after {after}")
         else:
             stop, option, text = frame_count, "", ""
         if stop > frame_count:
@@ -150,9 +152,9 @@ def with_range_suffix(output: Path, rng: FrameRange | None) -> Path:
     """``NAME_x4.mp4`` -> ``NAME_x4_f40-79.mp4``: a part gets its own output (and work folder)."""
     if rng is None:
         return output
-    if output.suffix and not output.is_dir():
+    if output.suffix.lower() in MUX_CONTAINERS:
         return output.with_name(f"{output.stem}_{rng.label}{output.suffix}")
-    return output.with_name(f"{output.name}_{rng.label}")
+    return output.with_name(f"{output.name}_{rng.label}")  # a folder of PNG frames (its name may hold dots)
 
 
 @dataclass(frozen=True)
