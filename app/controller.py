@@ -12,7 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from vrt_engine.frame_range import FrameRange, with_range_suffix
 from vrt_engine.job import Cancelled, Failed, Finished, Job, Progress
+from vrt_engine.job_list import PlannedJob, clash
 from vrt_engine.video import VideoInfo
 
 from .settings import AppSettings, JobPrefs
@@ -113,10 +115,10 @@ class QueueController(QObject):
             if it.status in (Status.FAILED, Status.CANCELLED):
                 continue
             jobs += 1
-            total += it.info.frame_count
+            total += it.frames_total
             if it.status == Status.DONE:
                 jobs_done += 1
-                done += it.info.frame_count
+                done += it.frames_total
                 elapsed += it.elapsed
             elif it.status.active:
                 done += it.frames_done
@@ -147,11 +149,11 @@ class QueueController(QObject):
     @Slot(str, object)
     def _on_probed(self, path: str, info: VideoInfo) -> None:
         p = Path(path)
-        for it in self.model.items():
-            if it.path == p and it.status != Status.DONE:
-                self._on_refused(path, f"{p}: already in the queue")
-                return
         item = QueueItem(p, info, self.defaults.copy())
+        reason = self._clash(item)
+        if reason is not None:
+            self._on_refused(path, f"{p}: already in the queue" if "already listed" in reason else reason)
+            return
         self.model.add(item)
         self._batch_added += 1
         self.logLine.emit(
@@ -182,11 +184,60 @@ class QueueController(QObject):
             text = "; ".join(parts)
             self.statusMessage.emit(text[0].upper() + text[1:])
 
+    def _clash(self, item: QueueItem, frame_range: FrameRange | None = None, *, ranged: bool = False) -> str | None:
+        """Why ``item`` (with ``frame_range`` when ``ranged``) cannot be in the queue beside the other
+        unfinished jobs: the same input and range again, or an output another job writes (one line)."""
+        rng = frame_range if ranged else item.frame_range
+        planned = PlannedJob(item.path, with_range_suffix(item.prefs.output_path(item.path), rng), rng)
+        others = [
+            PlannedJob(it.path, it.output if it.status.active and it.output else it.planned_output(), it.frame_range)
+            for it in self.model.items()
+            if it.id != item.id and it.status != Status.DONE
+        ]
+        return clash(planned, others)
+
+    def set_item_range(self, item_id: int, frame_range: FrameRange | None) -> bool:
+        """Upscale only this part of a job's input (None: all of it); refused with a message when the job
+        ran already, or when another job has the same input and range."""
+        item = self.model.find(item_id)
+        if item is None:
+            return False
+        if not item.status.editable:
+            self.statusMessage.emit(f"{item.name}: the part of a running or finished job cannot change")
+            return False
+        if frame_range is not None and (frame_range.first, frame_range.stop) == (0, item.info.frame_count):
+            frame_range = None
+        reason = self._clash(item, frame_range, ranged=True)
+        if reason is not None:
+            self.logLine.emit(f"range not set: {reason}", "warning")
+            self.statusMessage.emit(f"Range not set: {reason}")
+            return False
+        item.frame_range = frame_range
+        self.model.changed(item_id)
+        self.itemChanged.emit(item_id)
+        self.stateChanged.emit()
+        text = f"frames {frame_range.first}–{frame_range.stop - 1}" if frame_range else "the whole input"
+        self.statusMessage.emit(f"{item.name}: upscaling {text}")
+        return True
+
+    def _queue_clashes(self, items: list[QueueItem]) -> str | None:
+        """The first clash among these waiting jobs and the others (settings may have changed outputs)."""
+        for item in items:
+            reason = self._clash(item)
+            if reason is not None:
+                return reason
+        return None
+
     # ------------------------------------------------------------------ queue control
     def start(self) -> None:
         """Run the waiting jobs from the top (or resume a paused one)."""
         if self.paused:
             self.resume()
+            return
+        reason = self._queue_clashes([it for it in self.model.items() if it.status == Status.WAITING])
+        if reason is not None:
+            self.statusMessage.emit(f"Not started: {reason}")
+            self.logLine.emit(f"not started: {reason}", "warning")
             return
         if self.model.next_waiting() is None and not self.busy:
             self.statusMessage.emit(
@@ -271,6 +322,11 @@ class QueueController(QObject):
         waiting = [i for i in item_ids if (it := self.model.find(i)) is not None and it.status == Status.WAITING]
         if not waiting:
             self.statusMessage.emit("Select a waiting job to start it (Retry queues a failed one again)")
+            return
+        reason = self._queue_clashes([it for i in waiting if (it := self.model.find(i)) is not None])
+        if reason is not None:
+            self.statusMessage.emit(f"Not started: {reason}")
+            self.logLine.emit(f"not started: {reason}", "warning")
             return
         first_waiting = self.model.next_waiting()
         self.model.move_to(waiting, self.model.row_of(first_waiting.id) if first_waiting else 0)
@@ -388,7 +444,7 @@ class QueueController(QObject):
         chunks when it uses the same model, else after it)."""
         item = self.model.find(item_id)
         if item is not None:
-            self.engine.preview(item.id, item.path, frame_index, item.prefs.job_settings())
+            self.engine.preview(item.id, item.path, frame_index, item.prefs.job_settings())  # the frame, not the range
 
     def preview_waits_for_job(self, item_id: int) -> bool:
         """True when this item's preview must wait for the running job to end (another model or sizes)."""
@@ -422,8 +478,12 @@ class QueueController(QObject):
         self._run(item)
 
     def _run(self, item: QueueItem) -> None:
+        reason = self._clash(item)
+        if reason is not None:  # its settings changed after the queue was checked: it fails, nothing ran
+            self._on_job_ended(item.id, Failed(reason, ""))
+            return
         prefs = item.prefs
-        job = Job(item.path, prefs.output_path(item.path), prefs.job_settings())
+        job = Job(item.path, item.planned_output(), item.job_settings())
         item.output = job.output
         item.status = Status.PREPARING
         item.frames_done, item.fps, item.eta, item.elapsed = 0, 0.0, None, 0.0
@@ -478,7 +538,7 @@ class QueueController(QObject):
             return  # resumed or cancelled before the news came
         item.pending = ""
         self.model.changed(item_id)
-        self.logLine.emit(f"paused {item.name} at frame {item.frames_done} of {item.info.frame_count}", "info")
+        self.logLine.emit(f"paused {item.name} at frame {item.frames_done} of {item.frames_total}", "info")
         self.statusMessage.emit(f"Paused {item.name}; Resume continues it")
         self.itemChanged.emit(item_id)
         self.stateChanged.emit()

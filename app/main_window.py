@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vrt_engine.frame_range import FrameRange
 from vrt_engine.video import frame_times
 
 from .controller import QueueController
@@ -491,6 +492,9 @@ class MainWindow(QMainWindow):
 
         self.preview.frameChosen.connect(self._on_frame_chosen)
         self.preview.previewRequested.connect(self._on_preview_requested)
+        self.preview.inPointChosen.connect(lambda frame: self._set_range_point(frame, None))
+        self.preview.outPointChosen.connect(lambda frame: self._set_range_point(None, frame))
+        self.preview.rangeCleared.connect(lambda: self._set_range_point(None, None, clear=True))
         self.preview.modeChanged.connect(self._on_mode_changed)
         self.preview.followChanged.connect(lambda on: self.settings.set_value("preview/follow_job", on))
 
@@ -614,6 +618,8 @@ class MainWindow(QMainWindow):
         if item_id in self.table.selected_ids():
             self._update_actions()
             self._update_scope()
+        if item is not None and item_id == self._preview_item:
+            self._show_range(item)
 
     # ------------------------------------------------------------------ settings form
     def _on_selection(self, *_args: object) -> None:
@@ -716,6 +722,29 @@ class MainWindow(QMainWindow):
             self.preview.set_source(item.info.frame_count, start, frame_times(item.info))
             self.preview.view.clear()
             self._request(item, self.preview.frame)
+        self._show_range(item)
+
+    def _show_range(self, item: QueueItem) -> None:
+        r = item.frame_range
+        self.preview.show_range(r.first if r else None, r.stop if r else None, item.status.editable)
+
+    def _set_range_point(self, first: int | None, last: int | None, clear: bool = False) -> None:
+        """In (``first``) or Out (``last``, included) on the previewed job; the other end stays where it was
+        unless it would come before the new one, then it goes to the input's start or end."""
+        item = self.controller.model.find(self._preview_item) if self._preview_item is not None else None
+        if item is None:
+            return
+        total = item.info.frame_count
+        old = item.frame_range
+        rng = None
+        if not clear:
+            start = first if first is not None else (old.first if old else 0)
+            stop = last + 1 if last is not None else (old.stop if old else total)
+            if stop <= start:  # the other end was on the wrong side of the new one
+                start, stop = (start, total) if first is not None else (0, stop)
+            rng = FrameRange(start, stop)
+        self.controller.set_item_range(item.id, rng)
+        self._show_range(item)
 
     def _request(self, item: QueueItem, frame: int) -> None:
         self._item_frames[item.id] = frame
@@ -796,8 +825,11 @@ class MainWindow(QMainWindow):
         if self.preview.follow:
             if item_id != self._preview_item:
                 self._preview_item = item_id
-                self.preview.set_source(item.info.frame_count, 0, frame_times(item.info))
+                self.preview.set_source(
+                    item.info.frame_count, item.frame_range.first if item.frame_range else 0, frame_times(item.info)
+                )
                 self.preview.view.clear()
+            self._show_range(item)
             self.preview.view.set_captions(*self._preview_caption(item))
             self._set_preview_status(item.message or "Preparing model…")
         self._update_actions()
@@ -813,6 +845,7 @@ class MainWindow(QMainWindow):
             self._preview_item = item_id
             self.preview.set_source(item.info.frame_count, frame, frame_times(item.info))
             self.preview.view.set_captions(*self._preview_caption(item))
+            self._show_range(item)
         self.preview.show_frame_index(frame)
         self.preview.view.set_images(bicubic, upscaled)
         self._shown = (item_id, frame, True)

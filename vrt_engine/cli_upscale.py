@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli_common import EXIT_FAILED, run_guarded
+from .frame_range import with_range_suffix
 
 VIDEO_SUFFIXES = {
     ".mp4",
@@ -126,7 +127,36 @@ def _settings(args: argparse.Namespace):
         graph=not args.eager,
         workers=args.workers,
         segment_frames=args.segment_frames,
+        start=args.start,
+        end=args.end,
+        duration=args.duration,
     )
+
+
+def _planned_jobs(paths: list[Path], output: Path | None, settings, out_dir: Path | None) -> list:
+    """Each input's job, its range resolved and checked against the others before any runs (one line
+    naming the option or the clash). An input that cannot be probed is left to its job to report."""
+    from .job import default_output_path
+    from .job_list import PlannedJob, merge_repeats
+    from .video import VideoError, frame_times, is_timed, probe
+
+    spec = settings.range_spec
+    planned = []
+    for path in paths:
+        rng = None
+        if spec.given:
+            try:
+                info = probe(path)
+            except (VideoError, OSError):
+                info = None
+            if info is not None:
+                rng = spec.resolve(info.fps, info.frame_count, path, frame_times(info) if is_timed(info) else None)
+        target = output or with_range_suffix(default_output_path(path, settings, out_dir), rng)
+        planned.append(PlannedJob(path, target, rng))
+    jobs, notices = merge_repeats(planned)
+    for notice in notices:
+        print(f"vrt-upscale: warning: {notice}", file=sys.stderr)
+    return jobs
 
 
 def _split_output(args: argparse.Namespace) -> tuple[list[str], Path | None]:
@@ -180,7 +210,6 @@ def _run_upscale(args: argparse.Namespace) -> int:
         Finished,
         Job,
         JobRunner,
-        default_output_path,
         side_by_side,
     )
 
@@ -208,8 +237,8 @@ def _run_upscale(args: argparse.Namespace) -> int:
 
     failures = 0
     token = CancelToken()
-    for path in paths:
-        target = output or default_output_path(path, settings, out_dir)
+    for planned in _planned_jobs(paths, output, settings, out_dir):
+        path, target = planned.input, planned.output
         job = Job(path, target, settings)
         printer = ProgressPrinter(path.name)
         try:
@@ -245,6 +274,18 @@ def upscale_parser() -> argparse.ArgumentParser:
     p.add_argument("--crf", type=int, default=18)
     p.add_argument("--preset", default="medium", help="x264/x265 preset")
     p.add_argument("--output-dir", help="folder for outputs (default: beside each input)")
+    part = p.add_argument_group(
+        "part of a video",
+        "Upscale only frames START to END (END not included), e.g. to try a scene first. A position is "
+        "seconds (90, 90.5), MM:SS(.ms), HH:MM:SS(.ms) or a frame number with f (f2250; the first frame is "
+        "f0); a time means the first frame shown at or after it. --start f40 --end f80 is frames 40-79. "
+        "Audio, subtitles and chapters are cut to the same part (the audio re-encoded to cut it to the sample); "
+        "the frames around it are still read, so the part equals the same frames of a whole-video run. "
+        "The output is named NAME_x4_fFIRST-LAST.ext unless -o is given.",
+    )
+    part.add_argument("--start", metavar="POS", help="first frame of the part (default: the first)")
+    part.add_argument("--end", metavar="POS", help="first frame after the part (default: to the end)")
+    part.add_argument("--duration", metavar="POS", help="length of the part instead of --end (10, 0:10, f250)")
     p.add_argument("--no-audio", action="store_true", help="drop audio streams")
     p.add_argument("--no-subtitles", action="store_true", help="drop subtitle streams")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tiling, video, workfolder
+from . import frame_range, tiling, video, workfolder
 from .events import (
     Cancelled,
     CancelToken,
@@ -65,6 +65,14 @@ class JobSettings:
     graph: bool = True
     workers: int | None = None  # CPU model processes side by side (None: one per core; 1: in this process)
     segment_frames: int = SEGMENT_FRAMES  # resume granularity: work lost to a kill is at most one segment
+    # part of the video (frame_range's syntax: 90, 1:30, f2250); None: from the first / to the last frame
+    start: str | None = None
+    end: str | None = None
+    duration: str | None = None
+
+    @property
+    def range_spec(self) -> frame_range.RangeSpec:
+        return frame_range.RangeSpec(self.start, self.end, self.duration)
 
     def validate(self) -> None:
         if self.codec not in video.WRITER_CODECS:
@@ -77,6 +85,7 @@ class JobSettings:
             raise ValueError(f"chunk: must be >= 0, got {self.chunk}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers: must be >= 1, got {self.workers}")
+        self.range_spec.check()
 
 
 def default_output_path(input_path: str | os.PathLike[str], settings: JobSettings, folder: Path | None = None) -> Path:
@@ -105,7 +114,7 @@ class Job:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
+def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner, rng: frame_range.FrameRange) -> dict:
     """What decides the segments' bytes, as requested: automatic sizes stay None here (they depend on
     the memory free at the start; the sizes a run used are recorded beside, see workfolder.WorkState)."""
     stat = job.input.stat()
@@ -120,6 +129,7 @@ def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
         "input_size": stat.st_size,
         "input_mtime_ns": stat.st_mtime_ns,
         "frames": info.frame_count,
+        "range": [rng.first, rng.stop],
         "model": model_id,
         "codec": s.codec,
         "crf": s.crf,
@@ -267,10 +277,17 @@ class JobRunner:
         runner = self.runner_for(s)
         idle = (lambda: between_chunks(runner)) if between_chunks is not None else None
         work = job.work_dir
+        times = video.frame_times(info) if timed else None
+        rng = s.range_spec.resolve(info.fps, info.frame_count, job.input, times)
+        if rng is not None:
+            emit(LogLine(f"frames {rng.first}-{rng.stop - 1} ({rng.count} of {info.frame_count})"))
+        whole = frame_range.FrameRange(0, info.frame_count)
+        # the whole video's plan, whatever the range: a range's frames then equal those of a whole run
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
-        state, resumed = workfolder.open_work(work, _fingerprint(job, info, runner), chunk, tile, warn)
+        state, resumed = workfolder.open_work(work, _fingerprint(job, info, runner, rng or whole), chunk, tile, warn)
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
-        groups = workfolder.segment_groups(plan, s.segment_frames)
+        part = frame_range.RangeWork.build(plan, rng or whole, s.segment_frames)
+        groups = part.groups
         emit(
             LogLine(
                 f"model {s.model} on {runner.device_name}"
@@ -295,16 +312,16 @@ class JobRunner:
 
         start_time = time.monotonic()
         paused_seconds = 0.0  # time waited for a resume: no work was done, so not in elapsed, fps or ETA
-        frames_total = info.frame_count
-        frames_at_start = plan.final_before(groups[done - 1][1]) if done else 0
+        frames_total = part.range.count
+        frames_at_start = part.frames_before(done)
         out_w, out_h = info.width * runner.scale, info.height * runner.scale
         sar = video.output_sar(info, out_w, out_h)
 
         if done < len(groups):
             first_chunk = groups[done][0]
-            replay_from = workfolder.first_contributor(plan, first_chunk)
+            replay_from = part.replay_from(done)
             frames = video.read_frames(job.input, info, start=plan[replay_from][0], warn=warn)
-            window = _FrameWindow(frames, plan[replay_from][0], job.input, frames_total)
+            window = _FrameWindow(frames, plan[replay_from][0], job.input, info.frame_count)
             # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
             blender = tiling.TemporalBlender(plan, start_chunk=replay_from)
             written = frames_at_start
@@ -316,9 +333,10 @@ class JobRunner:
                     blender.add(k, upscale(k, window.get(*plan[k])))
                 for g in range(done, len(groups)):
                     seg_path = workfolder.segment_path(work, g, s.codec, timed)
-                    first_frame = plan.final_before(groups[g][0] - 1) if groups[g][0] else 0
+                    in_first = part.owned(groups[g][0])[0]
+                    in_end = part.owned(groups[g][1])[1]
                     writer = _segment_writer(
-                        seg_path, s, info, out_w, out_h, sar, first_frame, plan.final_before(groups[g][1])
+                        seg_path, s, info, out_w, out_h, sar, part.frames_before(g), in_first, in_end
                     )
                     try:
                         for k in range(groups[g][0], groups[g][1] + 1):
@@ -329,6 +347,8 @@ class JobRunner:
                             finished = blender.add(k, upscale(k, lq))
                             last = None
                             for index, frame in finished:
+                                if not part.range.first <= index < part.range.stop:
+                                    continue  # context for the range, computed as in a whole run
                                 last = (index, to_integer(frame[0].transpose(1, 2, 0), info.dtype))
                                 writer.write(last[1])
                                 written += 1
@@ -349,10 +369,12 @@ class JobRunner:
         segments = [workfolder.segment_path(work, g, s.codec, timed) for g in range(len(groups))]
         emit(LogLine(f"writing {job.output}"))
         if s.codec == "png":
-            timecodes = {video.TIMECODE_FILE: video.timing.timecodes_v2(info)} if timed else {}
+            r = rng or whole
+            timecodes = {video.TIMECODE_FILE: video.timing.timecodes_v2(info, r.first, r.stop)} if timed else {}
             workfolder.join_png_segments(segments, job.output, s.overwrite, timecodes)
         else:
-            video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles, warn=warn)
+            cut = None if rng is None else (rng.first, rng.stop)
+            video.mux(segments, info, job.output, s.keep_audio, s.keep_subtitles, warn=warn, frames=cut)
         shutil.rmtree(work, ignore_errors=True)
         seconds = time.monotonic() - start_time - paused_seconds
         return Finished(job.output, frames_total, seconds)
@@ -394,10 +416,12 @@ def _segment_writer(
     h: int,
     sar,
     first_frame: int,
-    end_frame: int | None = None,
+    in_first: int,
+    in_end: int,
 ) -> video.FrameWriter:
-    """Segment of output frames first_frame .. end_frame-1; timed input gives them its timestamps."""
-    ticks = info.timestamps[first_frame:end_frame] if video.is_timed(info) and s.codec != "png" else None
+    """Segment of input frames in_first .. in_end-1, numbered from output frame first_frame (PNG names);
+    timed input gives them its timestamps."""
+    ticks = info.timestamps[in_first:in_end] if video.is_timed(info) and s.codec != "png" else None
     return video.FrameWriter(
         path,
         w,

@@ -35,6 +35,9 @@ class PreviewPanel(QWidget):
     previewRequested = Signal(int)  # run the model on this frame again
     modeChanged = Signal(str)
     followChanged = Signal(bool)
+    inPointChosen = Signal(int)  # the part to upscale starts at this frame
+    outPointChosen = Signal(int)  # ... and ends with this frame (included)
+    rangeCleared = Signal()  # upscale the whole input
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +64,14 @@ class PreviewPanel(QWidget):
         self.preview_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.preview_button.setToolTip("Run the model on this frame again with the job's current settings (P)")
         self.preview_button.setShortcut("P")
+
+        self.in_button = self._tool("In", "Start the part to upscale at this frame (I)")
+        self.in_button.setShortcut("I")
+        self.out_button = self._tool("Out", "End the part to upscale with this frame (O)")
+        self.out_button.setShortcut("O")
+        self.clear_range_button = self._tool("All", "Upscale the whole input again, not a part of it")
+        self.range_label = QLabel("All frames", self)
+        self.range_label.setToolTip("The part of the input the job upscales (set with In and Out)")
 
         self.split_button = QToolButton(self)
         self.split_button.setText("Split")
@@ -116,6 +127,11 @@ class PreviewPanel(QWidget):
         bottom.addWidget(self.total_label)
         bottom.addWidget(self.time_label)
         bottom.addWidget(self.preview_button)
+        bottom.addSpacing(12)
+        bottom.addWidget(self.in_button)
+        bottom.addWidget(self.out_button)
+        bottom.addWidget(self.clear_range_button)
+        bottom.addWidget(self.range_label)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -133,6 +149,9 @@ class PreviewPanel(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         self.spin.valueChanged.connect(self.slider.setValue)
         self.preview_button.clicked.connect(lambda: self.previewRequested.emit(self.slider.value()))
+        self.in_button.clicked.connect(lambda: self.inPointChosen.emit(self.slider.value()))
+        self.out_button.clicked.connect(lambda: self.outPointChosen.emit(self.slider.value()))
+        self.clear_range_button.clicked.connect(self.rangeCleared)
         self.split_button.toggled.connect(lambda on: on and self._set_mode(SPLIT))
         self.side_button.toggled.connect(lambda on: on and self._set_mode(SIDE))
         self.zoom_in_button.clicked.connect(self.view.zoom_in)
@@ -180,8 +199,18 @@ class PreviewPanel(QWidget):
             self._quiet = False
 
     def set_enabled_controls(self, enabled: bool) -> None:
-        for w in (self.slider, self.spin, self.preview_button):
+        for w in (self.slider, self.spin, self.preview_button, self.in_button, self.out_button):
             w.setEnabled(enabled)
+
+    def show_range(self, first: int | None, stop: int | None, editable: bool = True) -> None:
+        """Say which part of the previewed input its job upscales (None: all of it)."""
+        if first is None or stop is None:
+            self.range_label.setText("All frames")
+        else:
+            self.range_label.setText(f"Frames {first}–{stop - 1} ({stop - first})")
+        for w in (self.in_button, self.out_button):
+            w.setEnabled(editable and self.slider.isEnabled())
+        self.clear_range_button.setEnabled(editable and first is not None)
 
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)

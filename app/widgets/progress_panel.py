@@ -82,7 +82,7 @@ class ProgressPanel(QWidget):
         fm = self.job_label.fontMetrics()
         self.job_label.setText(fm.elidedText(item.name, Qt.TextElideMode.ElideMiddle, self.job_label.maximumWidth()))
         self.job_label.setToolTip(str(item.path))
-        total = item.info.frame_count
+        total = item.frames_total
         if item.status == Status.PREPARING:
             self.job_bar.setRange(0, 0)  # busy: graph compilation can take tens of seconds
             self.job_stats.setText(item.message or "Preparing model…")

@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vrt_engine.frame_range import FrameRange, with_range_suffix
+from vrt_engine.job import JobSettings
 from vrt_engine.video import VideoInfo
 
 from ..settings import JobPrefs
@@ -90,26 +92,46 @@ class QueueItem:
     output: Path | None = None
     # "pausing" or "cancelling": asked for, but the job still finishes its chunk in progress (minutes on a CPU)
     pending: str = ""
+    frame_range: FrameRange | None = None  # the part to upscale (in/out on the preview's slider); None: all
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @property
+    def frames_total(self) -> int:
+        """Frames the job upscales: its range's, or the whole input's."""
+        return self.frame_range.count if self.frame_range else self.info.frame_count
+
+    @property
     def fraction(self) -> float:
         if self.status == Status.DONE:
             return 1.0
-        total = max(1, self.info.frame_count)
+        total = max(1, self.frames_total)
         return min(1.0, self.frames_done / total)
 
+    def planned_output(self) -> Path:
+        """Where the job writes: NAME_x4.ext from its settings, with the range (NAME_x4_f40-79.ext)."""
+        return with_range_suffix(self.prefs.output_path(self.path), self.frame_range)
 
-def estimate_output_bytes(info: VideoInfo, prefs: JobPrefs) -> int:
+    def job_settings(self) -> JobSettings:
+        """The engine's settings for this item: its prefs and its range."""
+        settings = self.prefs.job_settings()
+        if self.frame_range is not None:
+            spec = self.frame_range.spec()
+            settings.start, settings.end = spec.start, spec.end
+        return settings
+
+
+def estimate_output_bytes(info: VideoInfo, prefs: JobPrefs, frames: int | None = None) -> int:
     """A rough size of the x4 output, to warn before filling a disk (real sizes vary with content).
 
     Bits per output pixel at CRF 18, halving every 6 CRF steps, from x264/x265/libvpx on typical
     footage; lossless FFV1 and PNG from measured ratios to raw RGB. Audio is counted at 192 kbit/s.
+    ``frames``: a part of the input (its range), else all of it.
     """
-    pixels = info.width * 4 * info.height * 4 * max(1, info.frame_count)
+    frames = info.frame_count if frames is None else frames
+    pixels = info.width * 4 * info.height * 4 * max(1, frames)
     crf_factor = 2.0 ** ((18 - prefs.crf) / 6)
     bits_per_pixel = {
         "h264": 0.10 * crf_factor,
@@ -120,7 +142,7 @@ def estimate_output_bytes(info: VideoInfo, prefs: JobPrefs) -> int:
     }.get(prefs.codec, 0.1)
     size = pixels * bits_per_pixel / 8
     if prefs.keep_audio and info.audio_streams and prefs.codec != "png":
-        size += info.duration * 192_000 / 8 * info.audio_streams
+        size += info.duration * frames / max(1, info.frame_count) * 192_000 / 8 * info.audio_streams
     return int(size)
 
 
@@ -274,21 +296,31 @@ class QueueModel(QAbstractTableModel):
         if col == self.RESOLUTION:
             return f"{info.width}×{info.height} → {info.width * 4}×{info.height * 4}"
         if col == self.FRAMES:
+            if it.frame_range is not None:
+                return f"{it.frame_range.count:,} of {info.frame_count:,}"
             return f"{info.frame_count:,}"
         if col == self.DURATION:
+            if it.frame_range is not None:
+                return human_time(it.frame_range.count / float(info.fps))
             return human_time(info.duration)
         if col == self.SIZE:
-            return "≈ " + human_size(estimate_output_bytes(info, it.prefs))
+            return "≈ " + human_size(estimate_output_bytes(info, it.prefs, it.frames_total))
         return status_text(it)
 
     def _tooltip(self, it: QueueItem, col: int) -> str:
         if col == self.NAME:
-            out = it.output or it.prefs.output_path(it.path)
+            out = it.output or it.planned_output()
             return f"{it.path}\n→ {out}\nmodel {it.prefs.model}, {it.prefs.codec} CRF {it.prefs.crf}"
         if col == self.STATUS:
             return it.message or status_text(it)
         if col == self.SIZE:
             return "Rough estimate; the real size depends on the picture content"
+        if col in (self.FRAMES, self.DURATION) and it.frame_range is not None:
+            r, fps = it.frame_range, float(it.info.fps)
+            return (
+                f"Part of the input: frames {r.first}–{r.stop - 1} ({human_time(r.first / fps)} to "
+                f"{human_time(r.stop / fps)}) of {it.info.frame_count:,}; set in the preview with In and Out"
+            )
         return self.TIPS[col]
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:

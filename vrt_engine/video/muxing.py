@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from . import cutting
 from .ffmpeg import VideoError, _arg, _base_cmd, _exit_reason, _last_error
 from .info import VideoInfo
 from .probing import probe
@@ -48,6 +49,7 @@ def mux(
     *,
     keep_chapters: bool = True,
     warn: Callable[[str], None] | None = None,
+    frames: tuple[int, int] | None = None,
 ) -> None:
     """Join video-only segments by stream copy and add ``source``'s audio, subtitles, chapters.
 
@@ -63,6 +65,9 @@ def mux(
 
     A source with timestamps (variable frame rate, see video.timing) needs segments written with
     them (NUT keeps them exactly); each segment is then placed at its first frame's input time.
+
+    ``frames=(first, stop)``: the segments hold only those frames of ``source``; its audio, subtitles
+    and chapters are cut to them (see :mod:`.cutting`; the audio is re-encoded to cut it to the sample).
 
     Warnings go to ``warn(text)`` when given (a job shows them as log lines), else to the logger.
     The container follows ``output``'s suffix (.mp4 .m4v .mkv .mov .webm). The file is written
@@ -91,12 +96,13 @@ def mux(
     if ok is not None and first.codec not in ok:
         raise VideoError(out, f"{container} cannot hold {first.codec} video (use .mkv)")
     total = sum(i.frame_count for i in infos)
-    if total != source.frame_count:
-        warn(f"{out}: segments hold {total} frames, the source {source.frame_count}; "
+    expected = source.frame_count if frames is None else frames[1] - frames[0]
+    if total != expected:
+        warn(f"{out}: segments hold {total} frames, the source {expected}; "
              "audio will not line up at the end")
 
     if timed:
-        durations = concat_durations(source, [i.frame_count for i in infos])
+        durations = concat_durations(source, [i.frame_count for i in infos], frames[0] if frames else 0)
     else:
         durations = [_fmt_seconds(Fraction(i.frame_count) / source.fps) for i in infos]
     lines = ["ffconcat version 1.0"]
@@ -108,12 +114,12 @@ def mux(
     if source.rotation:
         cmd += ["-display_rotation:v:0", str((-source.rotation) % 360)]
     offset = source.video_start - source.start_time
-    if not source.is_image_folder and abs(offset) > 1e-6:
+    if frames is None and not source.is_image_folder and abs(offset) > 1e-6:
         cmd += ["-itsoffset", _fmt_seconds(offset)]
     cmd += ["-protocol_whitelist", "file,pipe", "-f", "concat", "-safe", "0", "-i", "pipe:0"]
     use_source = not source.is_image_folder and Path(source.path).is_file()
     if use_source:
-        cmd += ["-i", _arg(source.path)]
+        cmd += [*(cutting.source_input_args(source, frames[0]) if frames else []), "-i", _arg(source.path)]
     cmd += ["-map", "0:v:0", "-c:v", "copy"]
     na = ns = 0
     if use_source:
@@ -121,7 +127,11 @@ def mux(
             if s.kind == "audio" and keep_audio:
                 cmd += ["-map", f"1:{s.index}"]
                 allowed = _AUDIO_COPY.get(container)
-                if allowed is None or s.codec in allowed:
+                if frames is not None:
+                    default = ("libopus", "160k") if container == "webm" else ("aac", "256k")
+                    length = cutting.range_seconds(source, *frames)[1]
+                    cmd += cutting.audio_args(na, s.codec, allowed, default, length)
+                elif allowed is None or s.codec in allowed:
                     cmd += [f"-c:a:{na}", "copy"]
                 else:
                     enc, rate = ("libopus", "160k") if container == "webm" else ("aac", "256k")
@@ -134,6 +144,8 @@ def mux(
                     warn(f"{out}: {s.codec} subtitles cannot go into {container}; dropped")
                     continue
                 cmd += ["-map", f"1:{s.index}", f"-c:s:{ns}", conv]
+                if frames is not None:
+                    cmd += cutting.subtitle_args(ns)
                 ns += 1
         if container == "matroska":
             cmd += ["-map", "1:t?", "-c:t", "copy"]
@@ -163,6 +175,8 @@ def mux(
         if first.codec == "hevc":
             cmd += ["-tag:v", "hvc1"]
     # bitexact: no random ids or dates, so a resumed job yields the same bytes as an uninterrupted one
+    if frames is not None:
+        cmd += cutting.output_args(cutting.range_seconds(source, *frames)[1])
     cmd += ["-max_muxing_queue_size", "4096", "-fflags", "+bitexact", "-f", container]
 
     temp = _atomic_temp(out)

@@ -80,22 +80,25 @@ def setpts_expression(ticks: Sequence[int]) -> str:
     return tree(0, len(runs))
 
 
-def concat_durations(info: VideoInfo, counts: Sequence[int]) -> list[str]:
+def concat_durations(info: VideoInfo, counts: Sequence[int], first: int = 0) -> list[str]:
     """Concat ``duration`` of segments holding ``counts`` frames each, in seconds (9 decimals).
 
     Each is the difference of the rounded start times of consecutive segments, so the concat
     demuxer's running sum lands on every segment's exact start (within 1 ns), however many there are.
     """
     ts = np.asarray(info.timestamps, dtype=np.int64)
-    edges = np.concatenate([[0], np.cumsum(counts)]).clip(0, len(ts) - 1)
+    edges = (first + np.concatenate([[0], np.cumsum(counts)])).clip(0, len(ts) - 1)
     tb = Fraction(info.time_base)
-    ns = [round((int(ts[e]) - int(ts[0])) * tb * 10**9) for e in edges]
+    ns = [round((int(ts[e]) - int(ts[first])) * tb * 10**9) for e in edges]
     return [f"{(b - a) / 10**9:.9f}" for a, b in zip(ns, ns[1:], strict=False)]
 
 
-def timecodes_v2(info: VideoInfo) -> str:
-    """mkvmerge's timestamp format v2: a header, then each frame's time in milliseconds."""
-    ms = frame_times(info) * 1000.0
+def timecodes_v2(info: VideoInfo, first: int = 0, stop: int | None = None) -> str:
+    """mkvmerge's timestamp format v2: a header, then each frame's time in milliseconds.
+
+    For a part ``[first, stop)`` of the video, times count from frame ``first`` (the output's first)."""
+    times = frame_times(info)
+    ms = (times[first:stop] - (times[first] if first else 0.0)) * 1000.0
     return "# timestamp format v2\n" + "".join(f"{t:.6f}\n" for t in ms)
 
 
