@@ -117,6 +117,7 @@ def _settings(args: argparse.Namespace):
         graph=not args.eager,
         workers=args.workers,
         segment_frames=args.segment_frames,
+        deinterlace=args.deinterlace,
     )
 
 
@@ -221,7 +222,15 @@ def _run_upscale(args: argparse.Namespace) -> int:
 
 
 def upscale_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vrt-upscale", description="Upscale videos 4x with VRT (streaming, resumable).")
+    p = argparse.ArgumentParser(
+        prog="vrt-upscale",
+        description="Upscale videos 4x with VRT (streaming, resumable).",
+        epilog="Interlaced input (DVD, broadcast, camcorder, VHS captures) is detected from the stream's field "
+        "order and, where flags lie (MPEG-2, DV, or any stream flagged interlaced), from its pictures with "
+        "ffmpeg's idet; it is deinterlaced with bwdif before the model, keeping the frame rate. 3:2 telecined "
+        "film gets inverse telecine (fieldmatch + decimate, back to 24 fps). Progressive input is never "
+        "touched. The output is progressive; the job log says what was done. See --deinterlace.",
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
     p.add_argument("-o", "--output", help="output file for a single input (with --overwrite to replace one)")
     p.add_argument("--model", default="tiny", help="tiny (built-in), reds_6f, reds_16f, bicubic, or a .ckpt/.pth file")
@@ -246,6 +255,14 @@ def upscale_parser() -> argparse.ArgumentParser:
         type=int,
         default=120,
         help="frames per resumable segment (a kill loses at most one)",
+    )
+    p.add_argument(
+        "--deinterlace",
+        default="auto",
+        choices=["auto", "off", "frame", "field"],
+        help="interlaced input: auto (default) detects it and deinterlaces (bwdif, same frame rate) or inverse-"
+        "telecines film, leaving progressive input untouched; off: never; frame: deinterlace every input, "
+        "same frame rate; field: deinterlace every input, one frame per field (double frame rate)",
     )
     p.add_argument("--eager", action="store_true", help="run the model op by op instead of a compiled graph")
     p.add_argument(

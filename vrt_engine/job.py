@@ -65,6 +65,7 @@ class JobSettings:
     graph: bool = True
     workers: int | None = None  # CPU model processes side by side (None: one per core; 1: in this process)
     segment_frames: int = SEGMENT_FRAMES  # resume granularity: work lost to a kill is at most one segment
+    deinterlace: str = "auto"  # auto | off | frame | field (see video.fields)
 
     def validate(self) -> None:
         if self.codec not in video.WRITER_CODECS:
@@ -77,6 +78,8 @@ class JobSettings:
             raise ValueError(f"chunk: must be >= 0, got {self.chunk}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers: must be >= 1, got {self.workers}")
+        if self.deinterlace not in video.DEINTERLACE_MODES:
+            raise ValueError(f"deinterlace: '{self.deinterlace}' is not one of {', '.join(video.DEINTERLACE_MODES)}")
 
 
 def default_output_path(input_path: str | os.PathLike[str], settings: JobSettings, folder: Path | None = None) -> Path:
@@ -105,7 +108,7 @@ class Job:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
+def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner, fields: str = "") -> dict:
     """What decides the segments' bytes, as requested: automatic sizes stay None here (they depend on
     the memory free at the start; the sizes a run used are recorded beside, see workfolder.WorkState)."""
     stat = job.input.stat()
@@ -132,6 +135,7 @@ def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner) -> dict:
         "device": runner.device_name,
         "precision": runner.precision,
         "graph": s.graph,
+        **({"fields": fields} if fields else {}),  # progressive input keeps the fingerprint it always had
     }
 
 
@@ -252,6 +256,10 @@ class JobRunner:
         if info.is_vfr:
             raise video.vfr_error(info)
         _check_writable(job.output.parent)
+        fields = video.plan_fields(info, s.deinterlace)
+        if fields.note:
+            emit(LogLine(f"{job.input.name}: {fields.note}"))
+        info = fields.apply(info)  # from here on, counts and rates are those of the progressive frames
         emit(
             LogLine(
                 f"{job.input.name}: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps):.3f} fps"
@@ -265,7 +273,7 @@ class JobRunner:
         idle = (lambda: between_chunks(runner)) if between_chunks is not None else None
         work = job.work_dir
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
-        state, resumed = workfolder.open_work(work, _fingerprint(job, info, runner), chunk, tile, warn)
+        state, resumed = workfolder.open_work(work, _fingerprint(job, info, runner, fields.filter), chunk, tile, warn)
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
         groups = workfolder.segment_groups(plan, s.segment_frames)
         emit(
@@ -300,7 +308,9 @@ class JobRunner:
         if done < len(groups):
             first_chunk = groups[done][0]
             replay_from = workfolder.first_contributor(plan, first_chunk)
-            frames = video.read_frames(job.input, info, start=plan[replay_from][0], warn=warn)
+            frames = video.read_frames(
+                job.input, info, start=plan[replay_from][0], warn=warn, pre_filter=fields.filter
+            )
             window = _FrameWindow(frames, plan[replay_from][0], job.input, frames_total)
             # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
             blender = tiling.TemporalBlender(plan, start_chunk=replay_from)
@@ -411,13 +421,15 @@ def preview_frame(
     info = video.probe(input_path)
     if info.is_vfr:
         raise video.vfr_error(info)
+    fields = video.plan_fields(info, settings.deinterlace)
+    info = fields.apply(info)
     if not 0 <= frame_index < info.frame_count:
         raise ValueError(f"frame {frame_index} is outside 0..{info.frame_count - 1} of {input_path}")
     runner = runner or JobRunner().runner_for(settings)
     chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
     length = min(chunk or info.frame_count, info.frame_count)
     start = min(max(0, frame_index - length // 2), info.frame_count - length)
-    frames = video.read_frames(input_path, info, start=start)
+    frames = video.read_frames(input_path, info, start=start, pre_filter=fields.filter)
     try:
         lq = [next(frames) for _ in range(length)]
     finally:

@@ -6,7 +6,8 @@ is ever written to disk.
 
 Modules, one job each: ``ffmpeg`` (the binary, VideoError, stderr), ``info`` (VideoInfo, ColorTags),
 ``banner`` (parsing ``ffmpeg -i``), ``probing`` (probe, packet scans, frame rates), ``reading``
-(read_frames), ``writing`` (FrameWriter, atomic output) and ``muxing`` (mux).
+(read_frames), ``fields`` (interlace and telecine detection, deinterlacing filters),
+``writing`` (FrameWriter, atomic output) and ``muxing`` (mux).
 
 Conventions
 -----------
@@ -21,6 +22,7 @@ Conventions
 """
 
 from .ffmpeg import VideoError, ffmpeg_exe
+from .fields import DEINTERLACE_MODES, FieldCheck, FieldPlan, check_fields, plan_fields
 from .info import ColorTags, StreamInfo, VideoInfo
 from .muxing import mux
 from .probing import probe
@@ -28,16 +30,21 @@ from .reading import read_frames, vfr_error
 from .writing import MUX_CONTAINERS, WRITER_CODECS, FrameWriter, output_sar
 
 __all__ = [
+    "DEINTERLACE_MODES",
     "MUX_CONTAINERS",
     "WRITER_CODECS",
     "ColorTags",
+    "FieldCheck",
+    "FieldPlan",
     "FrameWriter",
     "StreamInfo",
     "VideoError",
     "VideoInfo",
+    "check_fields",
     "ffmpeg_exe",
     "mux",
     "output_sar",
+    "plan_fields",
     "probe",
     "read_frames",
     "vfr_error",
