@@ -27,6 +27,7 @@ APPLICATION = "vrt-upscaler"
 CODECS = ("h264", "h265", "ffv1", "vp9", "png")
 ENCODER_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 LOSSY_CODECS = ("h264", "h265", "vp9")  # the ones CRF and preset apply to
+DEINTERLACE_MODES = ("auto", "off", "frame", "field")  # vrt_engine.video.DEINTERLACE_MODES
 
 
 @dataclass
@@ -44,6 +45,7 @@ class JobPrefs:
     keep_subtitles: bool = True
     overwrite: bool = False
     output_folder: str = ""  # "": beside each input
+    deinterlace: str = "auto"  # auto | off | frame | field
 
     def job_settings(self) -> JobSettings:
         """The engine's settings for this choice (the output folder is not part of them)."""
@@ -58,6 +60,7 @@ class JobPrefs:
             keep_audio=self.keep_audio,
             keep_subtitles=self.keep_subtitles,
             overwrite=self.overwrite,
+            deinterlace=self.deinterlace,
         )
 
     def output_path(self, input_path: str | os.PathLike[str]) -> Path:
@@ -185,6 +188,8 @@ def _sanitised(prefs: JobPrefs) -> JobPrefs:
         prefs.tile = None
     if prefs.chunk is not None and prefs.chunk < 0:
         prefs.chunk = None
+    if prefs.deinterlace not in DEINTERLACE_MODES:
+        prefs.deinterlace = base.deinterlace
     if not prefs.model:
         prefs.model = base.model
     if not prefs.device:

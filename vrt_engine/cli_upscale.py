@@ -130,6 +130,7 @@ def _settings(args: argparse.Namespace):
         start=args.start,
         end=args.end,
         duration=args.duration,
+        deinterlace=args.deinterlace,
     )
 
 
@@ -258,9 +259,20 @@ def _run_upscale(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failures else 0
 
 
+FIELDS_HELP = (
+    "Interlaced input (DVD, broadcast, camcorder, VHS captures) is detected from the stream's field "
+    "order and, where flags lie (MPEG-2, DV, or any stream flagged interlaced), from its pictures with "
+    "ffmpeg's idet; it is deinterlaced with bwdif before the model, keeping the frame rate. 3:2 telecined "
+    "film gets inverse telecine (fieldmatch + decimate, back to 24 fps). Progressive input is never "
+    "touched. The output is progressive; the job log says what was done. See --deinterlace."
+)
+
+
 def upscale_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="vrt-upscale", description="Upscale videos 4x with VRT (streaming, resumable).", epilog=TIMING_HELP
+        prog="vrt-upscale",
+        description="Upscale videos 4x with VRT (streaming, resumable).",
+        epilog=TIMING_HELP + " " + FIELDS_HELP,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
     p.add_argument("-o", "--output", help="output file for a single input (with --overwrite to replace one)")
@@ -298,6 +310,14 @@ def upscale_parser() -> argparse.ArgumentParser:
         type=int,
         default=120,
         help="frames per resumable segment (a kill loses at most one)",
+    )
+    p.add_argument(
+        "--deinterlace",
+        default="auto",
+        choices=["auto", "off", "frame", "field"],
+        help="interlaced input: auto (default) detects it and deinterlaces (bwdif, same frame rate) or inverse-"
+        "telecines film, leaving progressive input untouched; off: never; frame: deinterlace every input, "
+        "same frame rate; field: deinterlace every input, one frame per field (double frame rate)",
     )
     p.add_argument("--eager", action="store_true", help="run the model op by op instead of a compiled graph")
     p.add_argument(

@@ -69,6 +69,7 @@ class JobSettings:
     start: str | None = None
     end: str | None = None
     duration: str | None = None
+    deinterlace: str = "auto"  # auto | off | frame | field (see video.fields)
 
     @property
     def range_spec(self) -> frame_range.RangeSpec:
@@ -86,6 +87,8 @@ class JobSettings:
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers: must be >= 1, got {self.workers}")
         self.range_spec.check()
+        if self.deinterlace not in video.DEINTERLACE_MODES:
+            raise ValueError(f"deinterlace: '{self.deinterlace}' is not one of {', '.join(video.DEINTERLACE_MODES)}")
 
 
 def default_output_path(input_path: str | os.PathLike[str], settings: JobSettings, folder: Path | None = None) -> Path:
@@ -114,7 +117,9 @@ class Job:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner, rng: frame_range.FrameRange) -> dict:
+def _fingerprint(
+    job: Job, info: video.VideoInfo, runner: Runner, rng: frame_range.FrameRange, fields: str = ""
+) -> dict:
     """What decides the segments' bytes, as requested: automatic sizes stay None here (they depend on
     the memory free at the start; the sizes a run used are recorded beside, see workfolder.WorkState)."""
     stat = job.input.stat()
@@ -143,6 +148,7 @@ def _fingerprint(job: Job, info: video.VideoInfo, runner: Runner, rng: frame_ran
         "precision": runner.precision,
         "graph": s.graph,
         "timing": video.timing.digest(info),  # None (constant rate) matches work folders from before
+        **({"fields": fields} if fields else {}),  # progressive input keeps the fingerprint it always had
     }
 
 
@@ -262,6 +268,10 @@ class JobRunner:
         info = video.probe(job.input)
         video.check_timing(info)
         _check_writable(job.output.parent)
+        fields = video.plan_fields(info, s.deinterlace)
+        if fields.note:
+            emit(LogLine(f"{job.input.name}: {fields.note}"))
+        info = fields.apply(info)  # from here on, counts and rates are those of the progressive frames
         emit(
             LogLine(
                 f"{job.input.name}: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps):.3f} fps"
@@ -284,7 +294,9 @@ class JobRunner:
         whole = frame_range.FrameRange(0, info.frame_count)
         # the whole video's plan, whatever the range: a range's frames then equal those of a whole run
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
-        state, resumed = workfolder.open_work(work, _fingerprint(job, info, runner, rng or whole), chunk, tile, warn)
+        state, resumed = workfolder.open_work(
+            work, _fingerprint(job, info, runner, rng or whole, fields.filter), chunk, tile, warn
+        )
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
         part = frame_range.RangeWork.build(plan, rng or whole, s.segment_frames)
         groups = part.groups
@@ -320,7 +332,9 @@ class JobRunner:
         if done < len(groups):
             first_chunk = groups[done][0]
             replay_from = part.replay_from(done)
-            frames = video.read_frames(job.input, info, start=plan[replay_from][0], warn=warn)
+            frames = video.read_frames(
+                job.input, info, start=plan[replay_from][0], warn=warn, pre_filter=fields.filter
+            )
             window = _FrameWindow(frames, plan[replay_from][0], job.input, info.frame_count)
             # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
             blender = tiling.TemporalBlender(plan, start_chunk=replay_from)
@@ -450,13 +464,15 @@ def preview_frame(
     """Upscale just the chunk around one frame (seconds with the tiny model) for a before/after view."""
     info = video.probe(input_path)
     video.check_timing(info)
+    fields = video.plan_fields(info, settings.deinterlace)
+    info = fields.apply(info)
     if not 0 <= frame_index < info.frame_count:
         raise ValueError(f"frame {frame_index} is outside 0..{info.frame_count - 1} of {input_path}")
     runner = runner or JobRunner().runner_for(settings)
     chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
     length = min(chunk or info.frame_count, info.frame_count)
     start = min(max(0, frame_index - length // 2), info.frame_count - length)
-    frames = video.read_frames(input_path, info, start=start)
+    frames = video.read_frames(input_path, info, start=start, pre_filter=fields.filter)
     try:
         lq = [next(frames) for _ in range(length)]
     finally:

@@ -27,13 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..settings import CODECS, ENCODER_PRESETS, LOSSY_CODECS, JobPrefs
+from ..settings import CODECS, DEINTERLACE_MODES, ENCODER_PRESETS, LOSSY_CODECS, JobPrefs
 
 MODEL_LABELS = {
     "tiny": "Built-in tiny (fast)",
     "reds_6f": "REDS, 6 frames (paper)",
     "reds_16f": "REDS, 16 frames (paper)",
     "bicubic": "Bicubic only (no model)",
+}
+DEINTERLACE_LABELS = {
+    "auto": "Auto (detect)",
+    "off": "Off",
+    "frame": "Always, same frame rate",
+    "field": "Always, one frame per field",
 }
 CODEC_LABELS = {
     "h264": "H.264 (.mp4)",
@@ -154,6 +160,14 @@ class SettingsForm(QWidget):
         self.audio_box.setToolTip("Copy the input's audio tracks into the output")
         self.subs_box = QCheckBox("Keep subtitles", self)
         self.subs_box.setToolTip("Copy the input's subtitle tracks into the output")
+        self.deinterlace_combo = QComboBox(self)
+        for mode in DEINTERLACE_MODES:
+            self.deinterlace_combo.addItem(DEINTERLACE_LABELS[mode], mode)
+        self.deinterlace_combo.setToolTip(
+            "Interlaced input (DVD, broadcast, camcorder, VHS). Auto detects it and deinterlaces it (bwdif, same "
+            "frame rate), turns telecined film back into 24 fps, and leaves progressive input untouched; "
+            "the log says what was done. Always: deinterlace every input (for sources detection misses)"
+        )
         self.overwrite_box = QCheckBox("Overwrite existing output", self)
         self.overwrite_box.setToolTip("Replace an output file that already exists (otherwise the job stops)")
 
@@ -168,6 +182,7 @@ class SettingsForm(QWidget):
         out_form.addRow("Codec", self.codec_combo)
         out_form.addRow("CRF", self.crf_spin)
         out_form.addRow("Speed", self.preset_combo)
+        out_form.addRow("Deinterlace", self.deinterlace_combo)
         out_form.addRow(self.audio_box)
         out_form.addRow(self.subs_box)
         out_form.addRow(self.overwrite_box)
@@ -209,6 +224,7 @@ class SettingsForm(QWidget):
             self.folder_edit.textChanged,
             self.crf_spin.valueChanged,
             self.preset_combo.currentIndexChanged,
+            self.deinterlace_combo.currentIndexChanged,
             self.audio_box.toggled,
             self.subs_box.toggled,
             self.overwrite_box.toggled,
@@ -344,6 +360,7 @@ class SettingsForm(QWidget):
             self.codec_combo,
             self.crf_spin,
             self.preset_combo,
+            self.deinterlace_combo,
             self.audio_box,
             self.subs_box,
             self.overwrite_box,
@@ -367,6 +384,7 @@ class SettingsForm(QWidget):
             self._select(self.codec_combo, prefs.codec)
             self.crf_spin.setValue(prefs.crf)
             self.preset_combo.setCurrentText(prefs.preset)
+            self._select(self.deinterlace_combo, prefs.deinterlace)
             self.audio_box.setChecked(prefs.keep_audio)
             self.subs_box.setChecked(prefs.keep_subtitles)
             self.overwrite_box.setChecked(prefs.overwrite)
@@ -390,6 +408,7 @@ class SettingsForm(QWidget):
             keep_subtitles=self.subs_box.isChecked(),
             overwrite=self.overwrite_box.isChecked(),
             output_folder=self.folder_edit.text().strip(),
+            deinterlace=self.deinterlace_combo.currentData() or "auto",
         )
 
     # ----- internal -----

@@ -6,8 +6,8 @@ is ever written to disk.
 
 Modules, one job each: ``ffmpeg`` (the binary, VideoError, stderr), ``info`` (VideoInfo, ColorTags),
 ``banner`` (parsing ``ffmpeg -i``), ``probing`` (probe, packet scans, frame rates), ``reading``
-(read_frames), ``writing`` (FrameWriter, atomic output), ``muxing`` (mux) and ``timing``
-(carrying per-frame timestamps).
+(read_frames), ``fields`` (interlace and telecine detection, deinterlacing filters),
+``writing`` (FrameWriter, atomic output), ``muxing`` (mux) and ``timing`` (carrying per-frame timestamps).
 
 Conventions
 -----------
@@ -23,6 +23,7 @@ Conventions
 """
 
 from .ffmpeg import VideoError, ffmpeg_exe
+from .fields import DEINTERLACE_MODES, FieldCheck, FieldPlan, check_fields, plan_fields
 from .info import ColorTags, StreamInfo, VideoInfo
 from .muxing import mux
 from .probing import probe
@@ -31,20 +32,25 @@ from .timing import TIMECODE_FILE, frame_times, is_timed
 from .writing import MUX_CONTAINERS, WRITER_CODECS, FrameWriter, output_sar
 
 __all__ = [
+    "DEINTERLACE_MODES",
     "MUX_CONTAINERS",
     "TIMECODE_FILE",
     "WRITER_CODECS",
     "ColorTags",
+    "FieldCheck",
+    "FieldPlan",
     "FrameWriter",
     "StreamInfo",
     "VideoError",
     "VideoInfo",
+    "check_fields",
     "check_timing",
     "ffmpeg_exe",
     "frame_times",
     "is_timed",
     "mux",
     "output_sar",
+    "plan_fields",
     "probe",
     "read_frames",
     "vfr_error",

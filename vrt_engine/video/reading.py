@@ -56,6 +56,7 @@ def read_frames(
     start: int = 0,
     *,
     warn: Callable[[str], None] | None = None,
+    pre_filter: str = "",
 ) -> Generator[np.ndarray, None, None]:
     """Yield the frames of ``path`` as HxWx3 RGB arrays, one ffmpeg process streaming raw video.
 
@@ -67,7 +68,10 @@ def read_frames(
       (``warnings.warn`` and a log line, or ``warn(text)`` when given), because the model only sees colour;
     * ``start`` skips that many frames (exactly, by frame index) so a job can resume;
     * works for a folder of PNG frames too; variable frame rate input is read frame by frame in
-      presentation order (its timing is ``info.timestamps``), unless it has untimed packets.
+      presentation order (its timing is ``info.timestamps``), unless it has untimed packets;
+    * ``pre_filter`` (ffmpeg filters, e.g. a :class:`FieldPlan`'s deinterlacing) runs on the decoded
+      frames before anything else; ``info`` and ``start`` then count the frames it puts out, and the
+      decode always starts at the first frame so a resumed read yields the same frames.
 
     The checks (probe, VFR, ``start``) run at the call; ffmpeg starts at the first ``next()``.
     Closing the iterator early kills and reaps ffmpeg. If fewer or more frames come out than
@@ -90,10 +94,11 @@ def read_frames(
     deep = info.bit_depth > 8
     out_fmt = "rgb48le" if deep else "rgb24"
     if info.is_image_folder:
-        input_args, drop = _folder_input(info, start)
+        input_args, drop = _folder_input(info, 0 if pre_filter else start)
+        drop = start if pre_filter else drop
     else:
         input_args, drop = ["-noautorotate", "-i", _arg(p)], start
-    filters = []
+    filters = [pre_filter] if pre_filter else []
     if drop:
         filters.append(f"select=gte(n\\,{drop})")
     scale = f"scale=w={info.width}:h={info.height}:flags={_SWS_FLAGS}"
