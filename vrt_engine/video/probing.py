@@ -147,7 +147,10 @@ def _frame_ticks(scan: _Scan, fps: Fraction) -> np.ndarray:
         last = int(pts[-1] - pts[-2])
     else:
         last = max(1, round(1 / (float(fps) * float(scan.tb))))
-    return np.append(pts, pts[-1] + last).astype(np.int64)
+    ticks = np.append(pts, pts[-1] + last).astype(np.int64)
+    # strictly increasing (encoders refuse equal pts): a frame sharing its predecessor's tick moves one on
+    steps = np.arange(len(ticks), dtype=np.int64)
+    return np.maximum.accumulate(ticks - steps) + steps
 
 
 # --------------------------------------------------------------------------------------------- probe
