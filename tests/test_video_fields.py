@@ -204,6 +204,11 @@ def test_telecined_job_gives_24_fps_progressive(made, tmp_path):
     dst = video.probe(out)
     assert (dst.fps, dst.frame_count, dst.field_order) == (24, 48, "progressive")
     _assert_steps(_pts(out), 24, 48)
+    up = _shrink4(_luma(read_frames(out)))
+    film = _luma(read_frames(made["src24"]))
+    pulled = _luma(read_frames(made["telecine"]))[:48]
+    to_film, to_pulled = np.abs(up - film).mean(), np.abs(up - pulled).mean()
+    assert to_film * 2 < to_pulled, (to_film, to_pulled)
 
 
 @pytest.mark.parametrize("name", ["small", "smooth"])
