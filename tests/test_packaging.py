@@ -101,3 +101,39 @@ def test_official_validators(tool: str, args: list[str], target: Path) -> None:
         assert report.strip() == "", report  # it prints warnings and hints even when it succeeds
     else:
         assert "warnings:" not in report and "errors:" not in report, report
+
+
+RTHOOK = PACKAGING / "rthook_mindspore.py"
+
+
+def run_with_rthook(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter that runs the bundle's runtime hook first, as the frozen executables do."""
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VRT_STDERR_LOG", "MS_JIT_MODULES", "MS_OM_PATH")}
+    env.update(VRT_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=str(ROOT))
+    script = f"import runpy; runpy.run_path({str(RTHOOK)!r})\n{code}"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_rthook_sends_native_stderr_to_a_log_and_keeps_python_lines_on_the_terminal(tmp_path: Path) -> None:
+    code = ("import os, sys\nos.write(2, b'[ERROR] ANALYZER native dump\\n')\n"
+            "print('vrt-upscale: warning: one line', file=sys.stderr)\nprint(os.environ['VRT_STDERR_LOG'])")
+    result = run_with_rthook(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "vrt-upscale: warning: one line\n"
+    log = Path(result.stdout.strip())
+    assert log.parent == tmp_path / "logs" and "[ERROR] ANALYZER native dump" in log.read_text()
+
+
+def test_rthook_makes_mindspore_compile_vrt_engine_beside_the_standard_library(tmp_path: Path) -> None:
+    # Frozen, the standard library's folder is _internal/, where vrt_engine lives too: the same layout as
+    # pointing MindSpore's checker at the project root. Without the hook MindSpore calls vrt_engine third-party.
+    code = ("import vrt_engine.model.vrt as vrt\n"
+            "from mindspore.graph._parse.jit_fallback_modules.check_utils import third_party_checker as c\n"
+            f"c.python_builtin_dir = {str(ROOT)!r}\n"
+            "print(c.is_third_party_module(vrt))")
+    result = run_with_rthook(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

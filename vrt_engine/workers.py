@@ -55,7 +55,9 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
 
 def eager_fallback_notice(exc: BaseException) -> str:
     """What the user is told when graph mode fails (as inside a frozen bundle) and eager mode takes over."""
-    return f"graph mode failed ({first_line(exc, 160)}); running eager mode (slower)"
+    log = os.environ.get("VRT_STDERR_LOG")  # set by the desktop bundle, which keeps MindSpore's text there
+    where = f"; MindSpore's log: {log}" if log else ""
+    return f"graph mode failed ({first_line(exc, 160)}); running eager mode (slower){where}"
 
 
 def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) -> None:
