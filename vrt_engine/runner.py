@@ -124,6 +124,13 @@ class Runner:
         except RuntimeError:
             pass  # the device of this process was set already (a second Runner in the same process)
         self.device_name = dev.name
+        if device.strip().lower() == "auto" and dev.kind == "cpu":
+            from .device_diagnosis import fallback_notice
+            from .devices import device_notices
+
+            notices = device_notices()
+            if notices:  # an accelerator is here but unusable: never fall back to the CPU silently
+                self.notices.append(fallback_notice(notices))
         net = load_model(model)
         cfg = net.cfg
         self.scale = cfg.upscale
