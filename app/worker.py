@@ -175,11 +175,13 @@ class EventAdapter:
 # ---------------------------------------------------------------------------------------------- workers
 def discover_capabilities(warn: Callable[[str], None]) -> Capabilities:
     """The devices MindSpore can use here and the models with weights; problems are warned, not raised."""
-    from vrt_engine.devices import available_devices
+    from vrt_engine.devices import available_devices, device_notices
     from vrt_engine.models_dir import AUTHORS_FILES, BUILTIN_MODEL, available_models, user_models_dir
 
     try:
         devices = tuple(d.name for d in available_devices())
+        for notice in device_notices():  # a GPU/Ascend here that MindSpore cannot use: say what to install
+            warn(notice)
     except Exception as exc:  # a broken MindSpore install: the CPU still works for bicubic
         warn(f"device discovery failed: {one_line(exc)}")
         devices = ("cpu",)

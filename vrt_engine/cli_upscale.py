@@ -277,7 +277,7 @@ def upscale_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
     p.add_argument("-o", "--output", help="output file for a single input (with --overwrite to replace one)")
     p.add_argument("--model", default="tiny", help="tiny (built-in), reds_6f, reds_16f, bicubic, or a .ckpt/.pth file")
-    p.add_argument("--device", default="auto", help="auto, cpu, gpu[:N] or ascend[:N]")
+    p.add_argument("--device", default="auto", help="auto, cpu, gpu[:N] or ascend[:N] (see --list-devices)")
     p.add_argument("--tile", type=int, default=None, help="spatial tile in input pixels (0: whole frame; default auto)")
     p.add_argument("--tile-overlap", type=int, default=20)
     p.add_argument("--chunk", type=int, default=None, help="frames per temporal chunk (default auto)")
@@ -340,5 +340,12 @@ def _version() -> str:
 
 def upscale_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of vrt-upscale."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if list(argv) == ["--list-devices"]:  # no inputs needed: print what MindSpore can use here
+        from .devices import device_listing
+
+        print("\n".join(device_listing()))
+        return 0
     args = upscale_parser().parse_args(argv)
     return run_guarded("vrt-upscale", _run_upscale, args)

@@ -70,6 +70,18 @@ def available_devices() -> tuple[Device, ...]:
     return tuple(found)
 
 
+def device_notices() -> list[str]:
+    """One line for each accelerator here that MindSpore cannot use (empty when all is well)."""
+    from .device_diagnosis import accelerator_notices
+
+    return accelerator_notices({d.kind for d in available_devices() if d.kind != "cpu"})
+
+
+def device_listing() -> list[str]:
+    """Lines for --list-devices and the app: the usable devices, then what is present but unusable."""
+    return [d.name for d in available_devices()] + device_notices()
+
+
 def parse_device(name: str) -> Device:
     """A Device from "auto", "cpu", "gpu", "gpu:1", "ascend:0"...; ValueError naming the choices."""
     text = (name or "auto").strip().lower()

@@ -96,6 +96,7 @@ class Runner:
         self._model = None
         self._compiled: Callable | None = None
         self._half = False
+        self._device_plan = None  # device_memory.DevicePlan on a GPU/Ascend
         self._pool: WorkerPool | None = None
         self.workers = 1  # model calls that run side by side
         self.model_seconds = 0.0  # time spent inside the network (or the bicubic baseline), for overhead figures
@@ -124,6 +125,13 @@ class Runner:
         except RuntimeError:
             pass  # the device of this process was set already (a second Runner in the same process)
         self.device_name = dev.name
+        if device.strip().lower() == "auto" and dev.kind == "cpu":
+            from .device_diagnosis import fallback_notice
+            from .devices import device_notices
+
+            notices = device_notices()
+            if notices:  # an accelerator is here but unusable: never fall back to the CPU silently
+                self.notices.append(fallback_notice(notices))
         net = load_model(model)
         cfg = net.cfg
         self.scale = cfg.upscale
@@ -138,6 +146,15 @@ class Runner:
         self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
         self.max_chunk = max(2 * cfg.window_size[0], 12)
         self._half = dev.half_precision
+        if dev.kind != "cpu":  # device memory: budget from the card's free memory, corrected on the first call
+            from .device_memory import plan_for_device, query_device_memory
+
+            precision = "float16" if self._half else "float32"
+            self._device_plan = plan_for_device(
+                max(cfg.embed_dims), "accelerator", precision, lambda: query_device_memory(dev.index)
+            )
+            self.bytes_per_pixel_frame = self._device_plan.bytes_per_pixel_frame
+            self.fixed_bytes = self._device_plan.fixed_bytes
         if self._half:
             net.to_float(ms.float16)
         self._model = net
@@ -165,7 +182,10 @@ class Runner:
         if self.is_bicubic:
             return (s.chunk or 8), 0
         # each worker holds its own graph and activations: the budget is shared between them
-        budget = (s.memory_budget or available_memory_bytes() // 2) // self.workers - self.fixed_bytes
+        default = available_memory_bytes() // 2
+        if self._device_plan is not None:
+            default = self._device_plan.budget + self.fixed_bytes
+        budget = (s.memory_budget or default) // self.workers - self.fixed_bytes
         fixed = None if s.chunk is None else (min(s.chunk, num_frames) if s.chunk else 0)
         if fixed and fixed <= s.chunk_overlap:
             fixed = min(num_frames, s.chunk_overlap + 1)
@@ -207,6 +227,13 @@ class Runner:
             self._fall_back_to_eager(exc)
             y = self._model(x).asnumpy()
         self._count_call(time.perf_counter() - start)
+        if self._device_plan is not None and not self._device_plan.corrected:
+            from .device_memory import device_peak_bytes
+
+            self._device_plan.correct(
+                int(np.prod(padded.shape[:2]) * padded.shape[-2] * padded.shape[-1]), device_peak_bytes()
+            )
+            self.bytes_per_pixel_frame = self._device_plan.bytes_per_pixel_frame  # later plan_sizes calls use it
         y = y.astype(np.float32, copy=False)
         h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
         return y[..., :h, :w]

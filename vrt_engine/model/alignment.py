@@ -72,6 +72,38 @@ def modulated_deform_conv(
     return ops.bias_add(out, bias).reshape(n, out_channels, h, w)
 
 
+def modulated_deform_conv_fused(
+    x: Tensor,
+    offset: Tensor,
+    mask: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    deformable_groups: int,
+    conv_groups: int = 1,
+) -> Tensor:
+    """modulated_deform_conv by MindSpore's own ops.deformable_conv2d: the accelerator form.
+
+    Same arguments and numbers. ops.deformable_conv2d takes one offsets tensor laid out as [all x offsets,
+    all y offsets, all masks] along channels, each block ordered (deformable group, kernel position); ours
+    (torchvision's) is (group, kernel position, (dy, dx)), so the pairs are split and restacked.
+    """
+    n, _, h, w = offset.shape
+    pairs = offset.reshape(n, deformable_groups * KERNEL_POSITIONS, 2, h, w)
+    offsets = ops.cat((pairs[:, :, 1], pairs[:, :, 0], mask), axis=1)
+    return ops.deformable_conv2d(
+        x,
+        weight,
+        offsets,
+        (KERNEL, KERNEL),
+        (1, 1, 1, 1),
+        (1, 1, 1, 1),
+        bias=bias,
+        groups=conv_groups,
+        deformable_groups=deformable_groups,
+        modulated=True,
+    )
+
+
 @lru_cache(maxsize=32)
 def _offset_pair_order(planes: int, pixels: int) -> np.ndarray:
     """Element order taking offsets from (planes, (dy, dx), pixels) to (planes, pixels, (dx, dy))."""
@@ -97,6 +129,7 @@ class FlowGuidedDeformConv(nn.Cell):
         self.pa_frames = pa_frames
         self.neighbours = pa_frames // 2
         self.flow_repeats = _check_groups(channels, deformable_groups, self.neighbours)
+        self.accel = False  # forms.set_form: ops.deformable_conv2d instead of grid_sample per kernel position
         stdv = 1.0 / math.sqrt(channels * KERNEL_POSITIONS)
         self.weight = Parameter(initializer(Uniform(stdv), (channels, channels, KERNEL, KERNEL)), name="weight")
         self.bias = Parameter(initializer("zeros", (channels,)), name="bias")
@@ -124,9 +157,8 @@ class FlowGuidedDeformConv(nn.Cell):
         # each flow (dx, dy) flipped to (dy, dx) and repeated over its run of (group, kernel position)
         guide = [ops.tile(ops.flip(f, (1,)), (1, self.flow_repeats, 1, 1)) for f in flows[: self.neighbours]]
         offset = residual + (guide[0] if self.neighbours == 1 else ops.cat(guide, axis=1))
-        return modulated_deform_conv(
-            x, offset, ops.sigmoid(mask), self.weight, self.bias, self.deformable_groups, self.neighbours
-        )
+        deform = modulated_deform_conv_fused if self.accel else modulated_deform_conv
+        return deform(x, offset, ops.sigmoid(mask), self.weight, self.bias, self.deformable_groups, self.neighbours)
 
 
 def _check_groups(channels: int, deformable_groups: int, neighbours: int) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import TruncatedNormal, initializer
 
-from .layers import DropPath, GegluMlp, add_tiled, constant, dense, gather_rows, layer_norm
+from .layers import DropPath, GegluMlp, add_tiled, constant, dense, gather_rows, layer_norm, zero_pad
 
 Window = tuple[int, int, int]
 MASK_VALUE = -100.0
@@ -30,6 +30,25 @@ def window_partition(x, window: Window):
     x = x.reshape(b * (d // window[0]), window[0], h // window[1], window[1], w // window[2], window[2] * c)
     x = x.transpose(0, 2, 4, 1, 3, 5)
     return x.reshape(-1, window[0] * window[1] * window[2], c)
+
+
+def window_reverse(windows: Tensor, window: Window, size: tuple[int, int, int, int]) -> Tensor:
+    """(B * windows, wd*wh*ww, C) -> (B, D, H, W, C): the inverse of window_partition (accelerator form)."""
+    b, d, h, w = size
+    c = windows.shape[-1]
+    x = windows.reshape(b, d // window[0], h // window[1], w // window[2], window[0], window[1], window[2], c)
+    return x.transpose(0, 1, 4, 2, 5, 3, 6, 7).reshape(b, d, h, w, c)
+
+
+def roll_axes(x: Tensor, shifts: tuple[int, int, int], first_axis: int = 1) -> Tensor:
+    """torch.roll over three consecutive axes by slicing and concatenation (MindSpore 2.10's CPU has no Roll)."""
+    for i in range(3):
+        axis = first_axis + i
+        size = x.shape[axis]
+        s = shifts[i] % size
+        if s:
+            x = ops.cat((ops.narrow(x, axis, size - s, s), ops.narrow(x, axis, 0, size - s)), axis=axis)
+    return x
 
 
 def effective_window(size: Window, window: Window, shift: Window) -> tuple[Window, Window]:
@@ -172,6 +191,31 @@ class WindowAttention(nn.Cell):
         # q @ k^T without materialising k^T: a transposed copy costs more than the product (bench/op_speed.py)
         self.scores = ops.BatchMatMul(transpose_b=True)
         self.weighted = ops.BatchMatMul()
+        self.accel = False  # forms.set_form: heads split by reshape/transpose, masks added by broadcasting
+
+    def _qkv_plain(self, linear: nn.Cell, x: Tensor, mutual: bool) -> tuple[Tensor, Tensor, Tensor]:
+        """_qkv by reshape and transpose (the accelerator form); same layout and frame swap."""
+        b, n, _ = x.shape
+        head_dim = self.dim // self.num_heads
+        qkv = linear(x).reshape(b, n, 3, self.num_heads, head_dim).transpose(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        if mutual:  # frame 2's queries first, then frame 1's
+            q = q.reshape(b, self.num_heads, 2, n // 2, head_dim)
+            q = ops.cat((q[:, :, 1:], q[:, :, :1]), axis=2)
+        shape = (b * self.num_heads, n, head_dim)
+        return q.reshape(shape) * self.scale, k.reshape(shape), v.reshape(shape)
+
+    def _heads(self, linear: nn.Cell, x: Tensor, mutual: bool) -> tuple[Tensor, Tensor, Tensor]:
+        return self._qkv_plain(linear, x, mutual) if self.accel else self._qkv(linear, x, mutual)
+
+    def _merge(self, out: Tensor, b: int, n: int) -> Tensor:
+        if self.accel:
+            return out.reshape(b, self.num_heads, n, -1).transpose(0, 2, 1, 3).reshape(b, n, self.dim)
+        return self._merge_heads(out, b, n)
+
+    def _add(self, x: Tensor, y: Tensor) -> Tensor:
+        """x + y broadcast: by Tile on the CPU form (layers.add_tiled), plain on the accelerator form."""
+        return x + y if self.accel else add_tiled(x, y)
 
     def _qkv(self, linear: nn.Cell, x: Tensor, mutual: bool) -> tuple[Tensor, Tensor, Tensor]:
         """q (scaled), k, v as (windows * heads, N, C/heads), split by one row gather."""
@@ -186,22 +230,21 @@ class WindowAttention(nn.Cell):
         _, merge = head_gather_indices(b, n, self.num_heads, False)
         return gather_rows(out, merge, out.shape[-1]).reshape(b, n, self.dim)
 
-    @staticmethod
-    def _masked_softmax(attn: Tensor, mask: Tensor | None) -> Tensor:
+    def _masked_softmax(self, attn: Tensor, mask: Tensor | None) -> Tensor:
         """Softmax over the last axis; mask is (1, windows, 1, ..., n, n) against attn (B*windows, ...)."""
         if mask is not None:
             shape = attn.shape
-            attn = add_tiled(attn.reshape((-1, mask.shape[1]) + shape[1:]), mask).reshape(shape)
+            attn = self._add(attn.reshape((-1, mask.shape[1]) + shape[1:]), mask).reshape(shape)
         return ops.softmax(attn, axis=-1)
 
     def _self_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
         b, n, _ = x.shape
-        q, k, v = self._qkv(self.qkv_self, x, False)
+        q, k, v = self._heads(self.qkv_self, x, False)
         index = constant(self.relative_position_index[:n, :n].reshape(-1), np.int32)
         bias = ops.gather(self.relative_position_bias_table.swapaxes(0, 1), index, 1).reshape(1, -1, n, n)
-        attn = add_tiled(self.scores(q, k).reshape(b, self.num_heads, n, n), bias)
+        attn = self._add(self.scores(q, k).reshape(b, self.num_heads, n, n), bias)
         out = self.weighted(self._masked_softmax(attn, mask).reshape(-1, n, n), v)
-        return self._merge_heads(out, b, n)
+        return self._merge(out, b, n)
 
     def _mutual_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
         """Frame 2's queries against frame 1's keys/values, then frame 1's against frame 2's.
@@ -212,12 +255,12 @@ class WindowAttention(nn.Cell):
         """
         b, n, _ = x.shape
         pos = ops.tile(self.position_bias, (1, 2, 1))
-        q, k, v = self._qkv(self.qkv_mut, x + pos, True)
+        q, k, v = self._heads(self.qkv_mut, x + pos, True)
         half = (-1, n // 2, self.dim // self.num_heads)
         attn = self.scores(q.reshape(half), k.reshape(half))
         attn = attn.reshape(b, self.num_heads, 2, n // 2, n // 2)
         out = self.weighted(self._masked_softmax(attn, mask).reshape(-1, n // 2, n // 2), v.reshape(half))
-        return self._merge_heads(out.reshape(-1, n, half[-1]), b, n)
+        return self._merge(out.reshape(-1, n, half[-1]), b, n)
 
     def construct(self, x: Tensor, mask: Tensor | None = None, mutual_mask: Tensor | None = None) -> Tensor:
         out = self._self_attention(x, mask)
@@ -248,6 +291,26 @@ class TMSA(nn.Cell):
         self.drop_path = DropPath(drop_path)
         self.norm2 = layer_norm(dim)
         self.mlp = GegluMlp(dim, int(dim * mlp_ratio))
+        self.accel = False  # forms.set_form: windows by pad, roll and reshape/transpose instead of row gathers
+
+    def _attention_plain(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
+        """_attention_part as the reference writes it (the accelerator form): pad, roll, partition, back."""
+        b, d, h, w, c = x.shape
+        window, shift = effective_window((d, h, w), self.window, self.shift)
+        y = self.norm1(x)
+        sizes = (d, h, w)
+        for i in range(3):
+            y = zero_pad(y, i + 1, 0, (window[i] - sizes[i] % window[i]) % window[i])
+        padded = y.shape[:4]
+        shifted = shift[0] > 0 or shift[1] > 0 or shift[2] > 0
+        if shifted:
+            y = roll_axes(y, (-shift[0], -shift[1], -shift[2]))
+        windows = window_partition(y, window)
+        windows = self.attn(windows, mask, mutual_mask) if shifted else self.attn(windows)
+        y = window_reverse(windows, window, padded)
+        if shifted:
+            y = roll_axes(y, shift)
+        return self.drop_path(y[:, :d, :h, :w])
 
     def _attention_part(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
         b, d, h, w, c = x.shape
@@ -262,7 +325,8 @@ class TMSA(nn.Cell):
         return self.drop_path(gather_rows(windows, inverse, c).reshape(b, d, h, w, c))
 
     def construct(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
-        x = x + self._attention_part(x, mask, mutual_mask)
+        attention = self._attention_plain if self.accel else self._attention_part
+        x = x + attention(x, mask, mutual_mask)
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 

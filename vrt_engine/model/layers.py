@@ -132,15 +132,23 @@ def _conv_parameters(cell: nn.Cell, shape: tuple[int, ...], fan_in: int) -> None
     cell.bias = Parameter(initializer(Uniform(1.0 / math.sqrt(fan_in)), (shape[0],)), name="bias")
 
 
+def conv2d_plain(x: Tensor, weight: Tensor, bias: Tensor, padding: int) -> Tensor:
+    """Stride-1 2-D convolution by the framework's own Conv2D (the accelerator form: cuDNN, Ascend's kernel)."""
+    return ops.conv2d(x, weight, bias, pad_mode="pad", padding=padding)
+
+
 class Conv2d(nn.Cell):
-    """Stride-1 Conv2d with zero padding, parameters as torch.nn.Conv2d (see conv2d_matmul)."""
+    """Stride-1 Conv2d with zero padding, parameters as torch.nn.Conv2d (CPU form: conv2d_matmul)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int):
         super().__init__()
         self.padding = padding
+        self.accel = False  # forms.set_form
         _conv_parameters(self, (out_channels, in_channels, kernel_size, kernel_size), in_channels * kernel_size**2)
 
     def construct(self, x: Tensor) -> Tensor:
+        if self.accel:
+            return conv2d_plain(x, self.weight, self.bias, self.padding)
         return conv2d_matmul(x, self.weight, self.bias, self.padding)
 
 
@@ -160,15 +168,20 @@ class FrameConv3d(nn.Cell):
         super().__init__()
         self.out_channels = out_channels
         self.padding = kernel_size // 2
+        self.accel = False  # forms.set_form
         _conv_parameters(self, (out_channels, in_channels, 1, kernel_size, kernel_size), in_channels * kernel_size**2)
 
     def construct(self, x: Tensor) -> Tensor:
+        if self.accel:
+            return ops.conv3d(x, self.weight, self.bias, pad_mode="pad", padding=(0, self.padding, self.padding))
         n, c, d, h, w = x.shape
         out = self.frames(x.transpose(0, 2, 1, 3, 4).reshape(n * d, c, h, w))
         return out.reshape(n, d, self.out_channels, h, w).transpose(0, 2, 1, 3, 4)
 
     def frames(self, frames: Tensor) -> Tensor:
         """The same convolution on frames already laid out as (N*D, C, H, W)."""
+        if self.accel:
+            return conv2d_plain(frames, self.weight.squeeze(2), self.bias, self.padding)
         return conv2d_matmul(frames, self.weight.squeeze(2), self.bias, self.padding)
 
 

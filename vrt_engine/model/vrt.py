@@ -150,6 +150,8 @@ class VRT(nn.Cell):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
+        self.accel = False  # forms.set_form; the CPU form until then
+        self.form = "cpu"
         self.upscale = cfg.upscale
         self.pa_frames = cfg.pa_frames
         dims = cfg.embed_dims
@@ -257,7 +259,7 @@ class VRT(nn.Cell):
         start to end: the same numbers without moving the frame axis between layers (MindSpore's CPU
         Transpose is slow, and here it would move the largest tensors of the model).
         """
-        if not self.training:
+        if not self.training and not self.accel:
             return self._upscaled_rows(x)
         n, c, d, h, w = x.shape
         y = x.swapaxes(1, 2).reshape(n * d, c, h, w)
