@@ -140,3 +140,13 @@ def test_a_damaged_entry_is_not_valid(micro_ckpt, tmp_path):
     assert slot._valid()
     (entry / "ms" / "compile_cache_0.mindir").write_bytes(b"graph byte")
     assert not slot._valid()
+
+
+def test_clear_cache_option_empties_the_folder_it_names(tmp_path, capsys, monkeypatch):
+    from vrt_engine.cli_upscale import upscale_main
+
+    monkeypatch.setenv(graph_cache.ENV_DIR, str(tmp_path / "cache"))  # restored after: the option sets it
+    entry = _fake_entry(tmp_path / "cache", "one", 2 << 20, time.time())
+    assert upscale_main(["--clear-cache", "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert not entry.exists()
+    assert "removed 2 MB" in capsys.readouterr().out
