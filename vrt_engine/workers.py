@@ -212,7 +212,7 @@ class WorkerPool:
                     if clip is None:
                         exhausted = True
                         break
-                    if clip.shape != self._shape:
+                    if self.graph and clip.shape != self._shape:
                         self._new_shape(clip.shape, in_flight, done)
                     worker = self._idle_worker(in_flight)
                     self._send(worker, np.ascontiguousarray(clip, dtype=np.float32))
