@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GLOG_v", "3")
+# compiled graphs of test runs go to a fresh folder, never the user's cache (model workers inherit it)
+os.environ["VRT_CACHE_DIR"] = tempfile.mkdtemp(prefix="vrt-test-graph-cache-")
 
 MICRO_ARCH = dict(
     upscale=4, img_size=[4, 64, 64], window_size=[2, 8, 8], depths=[2] * 7 + [2, 2], indep_reconsts=[8],

@@ -204,6 +204,7 @@ def _preview(path: Path, frame: int, settings, runner):
 
 
 def _run_upscale(args: argparse.Namespace) -> int:
+    from . import graph_cache
     from .job import (
         Cancelled,
         CancelToken,
@@ -214,6 +215,14 @@ def _run_upscale(args: argparse.Namespace) -> int:
         side_by_side,
     )
 
+    graph_cache.configure(args.cache_dir, False if args.no_cache else None)
+    if args.clear_cache:
+        freed = graph_cache.clear()
+        print(f"{graph_cache.cache_root()}: removed {freed / 2**20:.0f} MB of cached graphs and timings")
+        if not args.inputs:
+            return 0
+    if not args.inputs:
+        raise ValueError("no INPUT given")
     settings = _settings(args)
     settings.validate()
     inputs, output = _split_output(args)
@@ -234,6 +243,12 @@ def _run_upscale(args: argparse.Namespace) -> int:
         )
         _write_png(target, side_by_side(pair))
         print(f"{target} (left: bicubic, right: {settings.model})")
+        return 0
+
+    if args.estimate:
+        from .cli_estimate import print_estimates
+
+        print_estimates(paths, settings, runner.runner_for(settings))
         return 0
 
     failures = 0
@@ -274,7 +289,7 @@ def upscale_parser() -> argparse.ArgumentParser:
         description="Upscale videos 4x with VRT (streaming, resumable).",
         epilog=TIMING_HELP + " " + FIELDS_HELP,
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
+    p.add_argument("inputs", nargs="*", metavar="INPUT [OUTPUT]", help="videos, PNG-frame folders or folders of videos")
     p.add_argument("-o", "--output", help="output file for a single input (with --overwrite to replace one)")
     p.add_argument("--model", default="tiny", help="tiny (built-in), reds_6f, reds_16f, bicubic, or a .ckpt/.pth file")
     p.add_argument("--device", default="auto", help="auto, cpu, gpu[:N] or ascend[:N] (see --list-devices)")
@@ -327,6 +342,12 @@ def upscale_parser() -> argparse.ArgumentParser:
         help="on a CPU: model processes running tiles side by side, one core each (default: one per core; "
         "1: none, the model runs in this process)",
     )
+    p.add_argument(
+        "--estimate", action="store_true", help="print how long each job would take (a short calibration) and stop"
+    )
+    p.add_argument("--cache-dir", help="folder for compiled graphs and timings (default ~/.cache/vrt-upscaler)")
+    p.add_argument("--no-cache", action="store_true", help="compile the model without the graph cache")
+    p.add_argument("--clear-cache", action="store_true", help="remove the cached graphs and timings first")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=_version())
     return p

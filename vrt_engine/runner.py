@@ -103,6 +103,8 @@ class Runner:
         self.model_calls = 0
         self.notices: list[str] = []
         self.first_call_seconds = 0.0  # the first call compiles the graph
+        self._graph_slot_tried = False  # the graph cache serves a process's first graph only
+        self.graph_cache_state = "off"  # hit | miss | off: how this process's first graph was had
         if self.model_name != BICUBIC:
             self._load(model, device)
         elif device not in ("auto", "cpu"):
@@ -220,7 +222,7 @@ class Runner:
             x = x.astype(ms.float16)
         start = time.perf_counter()
         try:
-            y = self._compiled(x).asnumpy()
+            y = self._call_compiled(x)
         except Exception as exc:  # graph compilation raises RuntimeError, TypeError, NameError, ...
             if self._compiled is self._model or isinstance(exc, MemoryError) or is_out_of_memory(exc):
                 raise
@@ -237,6 +239,36 @@ class Runner:
         y = y.astype(np.float32, copy=False)
         h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
         return y[..., :h, :w]
+
+    def _call_compiled(self, x) -> np.ndarray:
+        """One model call; this process's first graph goes through the graph cache (vrt_engine.graph_cache)."""
+        if self._compiled is self._model or self._graph_slot_tried:
+            return self._compiled(x).asnumpy()
+        self._graph_slot_tried = True
+        from . import graph_cache
+        from .models_dir import resolve_model
+
+        threads = len(usable_cores()) if self.device_name == "cpu" else 0
+        key = graph_cache.graph_key(resolve_model(self.model_name), self.device_name, self.precision, x.shape, threads)
+        slot = graph_cache.GraphSlot(key)
+        try:
+            y, self._compiled = graph_cache.first_call(slot, self._compiled, self._rebuild, lambda f: f(x).asnumpy())
+        finally:
+            self.notices += slot.notices
+            self.graph_cache_state = slot.state
+        return y
+
+    def _rebuild(self) -> Callable:
+        """A fresh network and graph (a cached graph failed to load; MindSpore compiles this one anew)."""
+        import mindspore as ms
+
+        from . import load_model
+
+        net = load_model(self.model_name)
+        if self._half:
+            net.to_float(ms.float16)
+        self._model = net
+        return ms.jit(net.construct)
 
     def _forward_many(self, pieces: list[np.ndarray]) -> Iterator[np.ndarray]:
         """As :meth:`_forward` for several pieces, run side by side by the worker processes, in order."""

@@ -3,8 +3,9 @@
 Why: at VRT's widths MindSpore's CPU kernels are too small to keep two threads busy, so one process
 leaves a core idle much of the time. A compiled process pinned to one core is about as fast per call
 as one using both cores, so one pinned worker per core does nearly twice the work in the same time
-(bench/workers_speed.py). Each worker loads the model, compiles it (once per tile shape) and serves
-clips over a pipe; results come back in the order the clips were given, so blending stays exact.
+(bench/workers_speed.py). Each worker loads the model, compiles it and serves clips over a pipe;
+results come back in the order the clips were given, so blending stays exact. A new input shape
+starts fresh workers: MindSpore caches one graph per process (vrt_engine.graph_cache).
 
 Workers start when first needed, die with the parent (even after kill -9: PR_SET_PDEATHSIG and the
 pipe's end of file), and a worker that fails or is killed takes the pool down with a one-line
@@ -61,7 +62,11 @@ def eager_fallback_notice(exc: BaseException) -> str:
 
 
 def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) -> None:
-    """Body of a worker process: load, then answer each clip with ("ok", output, seconds, notice)."""
+    """Body of a worker process: load, then answer each clip with ("ok", output, seconds, notice).
+
+    The first clip's graph goes through the graph cache (vrt_engine.graph_cache): the pool starts one
+    worker per input shape, so each shape gets its own cache entry.
+    """
     _die_with_parent()
     from .devices import Device, activate, pin_to_core
 
@@ -70,15 +75,22 @@ def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) ->
     try:
         import mindspore as ms
 
-        from . import load_model
+        from . import graph_cache, load_model
+        from .models_dir import resolve_model
 
         activate(Device("cpu"))
-        net = load_model(model)
-        net.set_train(False)
-        forward = ms.jit(net.construct) if graph else net
+
+        def build():
+            net = load_model(model)
+            net.set_train(False)
+            return net, (ms.jit(net.construct) if graph else net)
+
+        net, forward = build()
+        model_file = resolve_model(model)
     except Exception as exc:  # reported to the parent, which raises it there
         conn.send(("failed", f"{type(exc).__name__}: {first_line(exc)}"))
         return
+    first = graph
     while True:
         try:
             clip = conn.recv()
@@ -87,20 +99,35 @@ def _worker_main(conn: Connection, model: str, graph: bool, core: int | None) ->
         if clip is _STOP:
             return
         start = time.perf_counter()
-        notice = None
+        notices: list[str] = []
         try:
             try:
-                out = forward(ms.Tensor(clip)).asnumpy()
+                if first:
+                    first = False
+                    slot = graph_cache.GraphSlot(graph_cache.graph_key(model_file, "cpu", "float32", clip.shape, 1))
+
+                    def rebuild():
+                        nonlocal net
+                        net, fresh = build()
+                        return fresh
+
+                    try:
+                        x = ms.Tensor(clip)
+                        out, forward = graph_cache.first_call(slot, forward, rebuild, lambda f: f(x).asnumpy())  # noqa: B023
+                    finally:
+                        notices += slot.notices
+                else:
+                    out = forward(ms.Tensor(clip)).asnumpy()
             except Exception as exc:
                 if forward is net or is_out_of_memory(exc):
                     raise
-                notice = eager_fallback_notice(exc)
+                notices.append(eager_fallback_notice(exc))
                 forward = net
                 out = net(ms.Tensor(clip)).asnumpy()
         except Exception as exc:
             conn.send(("failed", f"{type(exc).__name__}: {first_line(exc)}"))
             continue
-        conn.send(("ok", out, time.perf_counter() - start, notice))
+        conn.send(("ok", out, time.perf_counter() - start, "\n".join(notices) or None))
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -157,6 +184,7 @@ class WorkerPool:
         self.notices: list[str] = []
         self._context = mp.get_context("spawn")  # MindSpore is not safe to fork once imported
         self._workers: list[_Worker] = []
+        self._shape: tuple[int, ...] | None = None  # the input shape the running workers compiled
 
     @property
     def size(self) -> int:
@@ -186,6 +214,8 @@ class WorkerPool:
                     if clip is None:
                         exhausted = True
                         break
+                    if self.graph and clip.shape != self._shape:
+                        self._new_shape(clip.shape, in_flight, done)
                     worker = self._idle_worker(in_flight)
                     self._send(worker, np.ascontiguousarray(clip, dtype=np.float32))
                     in_flight[worker] = next_in
@@ -205,6 +235,14 @@ class WorkerPool:
         except BaseException:
             self.close()  # a failed pool must not hand stale outputs to the next call
             raise
+
+    def _new_shape(self, shape: tuple[int, ...], in_flight: dict[_Worker, int], done: dict) -> None:
+        """A new input shape: fresh workers, so that each caches its graph (MindSpore caches one per process)."""
+        if self._workers:
+            for worker in list(in_flight):  # clips of the old shape finish first
+                done[in_flight.pop(worker)] = self._receive(worker)
+            self.close()
+        self._shape = tuple(shape)
 
     def _idle_worker(self, in_flight: dict[_Worker, int]) -> _Worker:
         for worker in self._workers:
@@ -229,7 +267,7 @@ class WorkerPool:
             raise WorkerError(message[1])
         _, out, seconds, notice = message
         if notice:
-            self.notices.append(notice)
+            self.notices += notice.splitlines()
         return out, seconds
 
     def _drain(self, in_flight: dict[_Worker, int]) -> None:

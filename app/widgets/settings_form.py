@@ -29,11 +29,13 @@ from PySide6.QtWidgets import (
 
 from ..settings import CODECS, DEINTERLACE_MODES, ENCODER_PRESETS, LOSSY_CODECS, JobPrefs
 
+# What each model costs, from docs/performance.md (2-core CPU, 640x360 input); the queue shows each
+# job's own estimate once a calibration for its plan is cached (vrt_engine.estimate).
 MODEL_LABELS = {
-    "tiny": "Built-in tiny (fast)",
-    "reds_6f": "REDS, 6 frames (paper)",
-    "reds_16f": "REDS, 16 frames (paper)",
-    "bicubic": "Bicubic only (no model)",
+    "tiny": "Built-in tiny (about 40 s per 640x360 frame on 2 CPU cores)",
+    "reds_6f": "REDS, 6 frames (paper; about 8x tiny's time per frame)",
+    "reds_16f": "REDS, 16 frames (paper; slower than 6 frames, more memory)",
+    "bicubic": "Bicubic only (no model; instant)",
 }
 DEINTERLACE_LABELS = {
     "auto": "Auto (detect)",
