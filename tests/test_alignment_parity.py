@@ -8,17 +8,15 @@ group straddles two neighbours' channels and its kernel positions follow two dif
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore")
 
-from vrt_engine.model import build_model  # noqa: E402
-from vrt_engine.model.alignment import FlowGuidedDeformConv  # noqa: E402
+from alignment_case import DATA, run_stored_case, stored_case_cell  # noqa: E402
 
-DATA = Path(__file__).parent / "data" / "align_pa6_groups4.npz"
+from vrt_engine.model import build_model  # noqa: E402
+
 # Every part of VRT at a size that runs in seconds, aligned as the stored case: pa_frames 6, 4 groups.
 PA6_GROUPS4 = dict(
     upscale=4, img_size=[4, 64, 64], window_size=[2, 8, 8], depths=[2] * 7 + [2, 2], indep_reconsts=[8],
@@ -29,17 +27,7 @@ PA6_GROUPS4 = dict(
 
 def test_alignment_with_groups_across_neighbours_matches_reference_output():
     ref = np.load(DATA)
-    cell = FlowGuidedDeformConv(channels=24, deformable_groups=4, max_residue_magnitude=10.0, pa_frames=6)
-    params = dict(cell.parameters_and_names())
-    assert sorted(params) == sorted(k[len("param/") :] for k in ref.files if k.startswith("param/"))
-    for name, p in params.items():
-        p.set_data(ms.Tensor(ref[f"param/{name}"]))
-    out = cell(
-        ms.Tensor(ref["x"]),
-        [ms.Tensor(ref[f"warped{i}"]) for i in range(3)],
-        ms.Tensor(ref["current"]),
-        [ms.Tensor(ref[f"flow{i}"]) for i in range(3)],
-    ).asnumpy()
+    out = run_stored_case(stored_case_cell(ref), ref)
     err = out - ref["out"]
     assert np.sqrt(np.mean(err**2)) <= 1e-5 and np.abs(err).max() <= 1e-4, (
         f"RMSE {np.sqrt(np.mean(err**2)):.2e}, max |err| {np.abs(err).max():.2e}"

@@ -27,9 +27,9 @@ def _gpu_machine_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_list_devices_names_an_unusable_gpu_in_one_line_with_what_to_install(tmp_path):
-    env = _gpu_machine_env(tmp_path)
-    out = subprocess.run(
+def _list_devices(env: dict) -> list[str]:
+    """The lines `vrt-upscale --list-devices` prints in this environment."""
+    return subprocess.run(
         [sys.executable, "-m", "vrt_engine.cli", "upscale", "--list-devices"],
         env=env,
         capture_output=True,
@@ -37,6 +37,10 @@ def test_list_devices_names_an_unusable_gpu_in_one_line_with_what_to_install(tmp
         timeout=300,
         check=True,
     ).stdout.splitlines()
+
+
+def test_list_devices_names_an_unusable_gpu_in_one_line_with_what_to_install(tmp_path):
+    out = _list_devices(_gpu_machine_env(tmp_path))
     assert out[0] == "cpu"
     gpu_lines = [line for line in out if line.startswith("GPU found but MindSpore cannot use it")]
     assert len(gpu_lines) == 1, out
@@ -44,15 +48,7 @@ def test_list_devices_names_an_unusable_gpu_in_one_line_with_what_to_install(tmp
 
 
 def test_list_devices_without_a_gpu_lists_the_cpu_alone(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run(
-        [sys.executable, "-m", "vrt_engine.cli", "upscale", "--list-devices"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout.splitlines()
+    out = _list_devices(dict(os.environ, PYTHONPATH=str(ROOT)))
     assert out == ["cpu"]
 
 

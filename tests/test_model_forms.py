@@ -4,13 +4,13 @@ outputs and the same gradients, on the micro model and on layers of reds_6f's wi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore")
 
+from alignment_case import DATA as ALIGN_DATA  # noqa: E402
+from alignment_case import run_stored_case, stored_case_cell  # noqa: E402
 from conftest import MICRO_ARCH  # noqa: E402
 
 from vrt_engine.model import ACCELERATOR_FORM, CPU_FORM, PRESETS, build_model, set_form  # noqa: E402
@@ -18,7 +18,6 @@ from vrt_engine.model.alignment import FlowGuidedDeformConv  # noqa: E402
 from vrt_engine.model.attention import TMSAG  # noqa: E402
 from vrt_engine.model.layers import FrameConv3d  # noqa: E402
 
-ALIGN_DATA = Path(__file__).parent / "data" / "align_pa6_groups4.npz"
 # float32 parity bounds between the two forms (both are float32 sums in different orders)
 RMSE_BOUND, MAX_BOUND = 1e-6, 1e-5
 
@@ -70,16 +69,9 @@ def test_accelerator_form_alignment_matches_the_reference_output():
     """pa_frames 6 with 4 deformable groups: ops.deformable_conv2d with 3 convolution groups, one
     deformable group straddling two neighbours (tests/test_alignment_parity.py has the CPU form)."""
     ref = np.load(ALIGN_DATA)
-    cell = FlowGuidedDeformConv(channels=24, deformable_groups=4, max_residue_magnitude=10.0, pa_frames=6)
-    for name, p in cell.parameters_and_names():
-        p.set_data(ms.Tensor(ref[f"param/{name}"]))
+    cell = stored_case_cell(ref)
     set_form(cell, ACCELERATOR_FORM)
-    out = cell(
-        ms.Tensor(ref["x"]),
-        [ms.Tensor(ref[f"warped{i}"]) for i in range(3)],
-        ms.Tensor(ref["current"]),
-        [ms.Tensor(ref[f"flow{i}"]) for i in range(3)],
-    ).asnumpy()
+    out = run_stored_case(cell, ref)
     _assert_close(out, ref["out"], 1e-5, 1e-4)
 
 

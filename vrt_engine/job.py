@@ -291,14 +291,14 @@ class JobRunner:
         rng = s.range_spec.resolve(info.fps, info.frame_count, job.input, times)
         if rng is not None:
             emit(LogLine(f"frames {rng.first}-{rng.stop - 1} ({rng.count} of {info.frame_count})"))
-        whole = frame_range.FrameRange(0, info.frame_count)
+        span = rng or frame_range.FrameRange(0, info.frame_count)  # rng None: mux the source streams whole
         # the whole video's plan, whatever the range: a range's frames then equal those of a whole run
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
         state, resumed = workfolder.open_work(
-            work, _fingerprint(job, info, runner, rng or whole, fields.filter), chunk, tile, warn
+            work, _fingerprint(job, info, runner, span, fields.filter), chunk, tile, warn
         )
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
-        part = frame_range.RangeWork.build(plan, rng or whole, s.segment_frames)
+        part = frame_range.RangeWork.build(plan, span, s.segment_frames)
         groups = part.groups
         emit(
             LogLine(
@@ -383,8 +383,7 @@ class JobRunner:
         segments = [workfolder.segment_path(work, g, s.codec, timed) for g in range(len(groups))]
         emit(LogLine(f"writing {job.output}"))
         if s.codec == "png":
-            r = rng or whole
-            timecodes = {video.TIMECODE_FILE: video.timing.timecodes_v2(info, r.first, r.stop)} if timed else {}
+            timecodes = {video.TIMECODE_FILE: video.timing.timecodes_v2(info, span.first, span.stop)} if timed else {}
             workfolder.join_png_segments(segments, job.output, s.overwrite, timecodes)
         else:
             cut = None if rng is None else (rng.first, rng.stop)

@@ -24,18 +24,6 @@ from pathlib import Path
 from . import tiling
 
 
-def segment_groups(plan: tiling.ChunkPlan, segment_frames: int) -> list[tuple[int, int]]:
-    """Consecutive chunk ranges [first, last] that form one segment each; depends on the plan only."""
-    groups, first, frames = [], 0, 0
-    for k in range(len(plan)):
-        low = plan.final_before(k - 1) if k else 0
-        frames += plan.final_before(k) - low
-        if frames >= segment_frames or k == len(plan) - 1:
-            groups.append((first, k))
-            first, frames = k + 1, 0
-    return groups
-
-
 def first_contributor(plan: tiling.ChunkPlan, k: int) -> int:
     """Earliest chunk whose frames reach into chunk k's unfinished range (to replay on resume)."""
     low = plan.final_before(k - 1) if k else 0
