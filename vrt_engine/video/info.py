@@ -73,6 +73,9 @@ class VideoInfo:
     # each frame's presentation time in order, then the end of the last frame. None: constant rate.
     time_base: Fraction = Fraction(1, 1000)
     timestamps: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # Every frame's presentation timestamp in ``time_base`` ticks, in order, as the container stores it
+    # (set for files whose packets all carry one): lets a read that starts late seek to a keyframe.
+    frame_pts: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def dtype(self) -> type[np.unsignedinteger]:

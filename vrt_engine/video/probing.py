@@ -153,6 +153,15 @@ def _frame_ticks(scan: _Scan, fps: Fraction) -> np.ndarray:
     return np.maximum.accumulate(ticks - steps) + steps
 
 
+def _frame_pts(scan: _Scan, count: int) -> np.ndarray | None:
+    """Each frame's pts in presentation order, where every packet has one (else None: no seeking)."""
+    if count != len(scan.pts) or count != scan.count:
+        return None
+    pts = scan.pts.copy()
+    pts.setflags(write=False)
+    return pts
+
+
 # --------------------------------------------------------------------------------------------- probe
 
 
@@ -223,7 +232,7 @@ def probe(path: str | os.PathLike[str], *, exact: bool = False, folder_fps: Frac
         has_chapters=banner.chapters > 0, is_vfr=vfr, is_image_folder=False,
         codec=vd.codec, container=banner.container, video_stream=raw.index, start_time=banner.start,
         video_start=video_start, field_order=vd.field_order, streams=streams,
-        time_base=scan.tb, timestamps=ticks,
+        time_base=scan.tb, timestamps=ticks, frame_pts=_frame_pts(scan, count),
     )
 
 

@@ -18,6 +18,11 @@ from .probing import _png_files, _sequence, probe
 
 log = logging.getLogger(__name__)
 
+# Containers whose demuxers seek to the keyframe at or before a time (mpeg-ts, avi and raw streams
+# seek loosely or not at all: those are decoded from their first frame).
+_SEEKABLE = ("mov", "matroska", "nut")  # as the banner names them (mp4 is "mov")
+SEEK_MARGIN_S = 1.0  # seek this much before the first wanted frame: a demuxer's index may be coarse
+
 _VFR_HINT = "convert to constant frame rate with `ffmpeg -i INPUT -fps_mode cfr -r RATE OUTPUT` first"
 
 
@@ -99,7 +104,13 @@ def read_frames(
     else:
         input_args, drop = ["-noautorotate", "-i", _arg(p)], start
     filters = [pre_filter] if pre_filter else []
-    if drop:
+    seek = None if pre_filter or info.is_image_folder else _seek_point(info, start)
+    if seek is not None:  # jump to a keyframe before the wanted frame, keep frames from its timestamp on
+        at, cut = seek
+        input_args = ["-noautorotate", "-copyts", "-seek_timestamp", "1", "-noaccurate_seek",
+                      "-ss", f"{at:.6f}", "-i", _arg(p)]
+        filters.append(f"select=gte(t\\,{cut:.9f})")
+    elif drop:
         filters.append(f"select=gte(n\\,{drop})")
     scale = f"scale=w={info.width}:h={info.height}:flags={_SWS_FLAGS}"
     if not info.is_gray and not info.pix_fmt.startswith(("rgb", "bgr", "gbr", "pal", "argb", "abgr")):
@@ -110,6 +121,22 @@ def read_frames(
            "-an", "-sn", "-dn", "-fps_mode", "passthrough", "-vf", ",".join(filters),
            "-f", "rawvideo", "-pix_fmt", out_fmt, "pipe:1"]
     return _pump(p, cmd, info, start, np.uint16 if deep else np.uint8)
+
+
+def _seek_point(info: VideoInfo, start: int) -> tuple[float, float] | None:
+    """(where to seek, the first time to keep), both in the file's own seconds, or None to decode from
+    the first frame. The kept time is halfway between frame ``start - 1`` and frame ``start``, so
+    timestamp rounding cannot move the cut by a frame; the frame count check in :func:`_pump` still
+    guards the result. Filters that count frames (deinterlacing) always start at the first frame."""
+    pts = info.frame_pts
+    if start <= 0 or pts is None or len(pts) != info.frame_count or not info.container.startswith(_SEEKABLE):
+        return None
+    tb = float(info.time_base)
+    cut = (int(pts[start - 1]) + int(pts[start])) / 2 * tb
+    at = cut - SEEK_MARGIN_S
+    if at <= float(pts[0]) * tb:
+        return None  # nothing to skip: the wanted frame is within the margin of the first
+    return at, cut
 
 
 def _pump(p: Path, cmd: list[str], info: VideoInfo, start: int, dtype) -> Generator[np.ndarray, None, None]:
