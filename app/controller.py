@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 
 from vrt_engine.frame_range import FrameRange, with_range_suffix
 from vrt_engine.job import Cancelled, Failed, Finished, Job, Progress
-from vrt_engine.job_list import PlannedJob, clash
+from vrt_engine.job_list import Clash, PlannedJob, clash
 from vrt_engine.video import VideoInfo
 
 from .settings import AppSettings, JobPrefs
@@ -152,7 +152,7 @@ class QueueController(QObject):
         item = QueueItem(p, info, self.defaults.copy())
         reason = self._clash(item)
         if reason is not None:
-            self._on_refused(path, f"{p}: already in the queue" if "already listed" in reason else reason)
+            self._on_refused(path, f"{p}: already in the queue" if reason.repeat else reason.text)
             return
         self.model.add(item)
         self._batch_added += 1
@@ -184,7 +184,7 @@ class QueueController(QObject):
             text = "; ".join(parts)
             self.statusMessage.emit(text[0].upper() + text[1:])
 
-    def _clash(self, item: QueueItem, frame_range: FrameRange | None = None, *, ranged: bool = False) -> str | None:
+    def _clash(self, item: QueueItem, frame_range: FrameRange | None = None, *, ranged: bool = False) -> Clash | None:
         """Why ``item`` (with ``frame_range`` when ``ranged``) cannot be in the queue beside the other
         unfinished jobs: the same input and range again, or an output another job writes (one line)."""
         rng = frame_range if ranged else item.frame_range
@@ -225,7 +225,7 @@ class QueueController(QObject):
         for item in items:
             reason = self._clash(item)
             if reason is not None:
-                return reason
+                return reason.text
         return None
 
     # ------------------------------------------------------------------ queue control

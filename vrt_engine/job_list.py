@@ -40,19 +40,31 @@ class PlannedJob:
         return file_identity(self.input) == file_identity(other.input) and self.range == other.range
 
 
-def clash(job: PlannedJob, others: Sequence[PlannedJob]) -> str | None:
-    """Why ``job`` cannot join ``others`` (one line), or None. A repeat of one of them is a clash here."""
+@dataclass(frozen=True)
+class Clash:
+    """Why a job cannot join others: ``text`` (one line), and whether it is a repeat of one of them
+    (the same input and range, which a queue may word as "already in the queue")."""
+
+    text: str
+    repeat: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def clash(job: PlannedJob, others: Sequence[PlannedJob]) -> Clash | None:
+    """Why ``job`` cannot join ``others``, or None. A repeat of one of them is a clash here."""
     out = file_identity(job.output)
     for other in others:
         if job.same_job(other):
             part = f" ({job.range.label})" if job.range else ""
-            return f"{job.input}{part}: already listed (as {other.input}, writing {other.output})"
+            return Clash(f"{job.input}{part}: already listed (as {other.input}, writing {other.output})", repeat=True)
         if file_identity(other.output) == out:
-            return f"{job.output}: both {other.input} and {job.input} would write it (choose another output)"
+            return Clash(f"{job.output}: both {other.input} and {job.input} would write it (choose another output)")
         if file_identity(other.input) == out:
-            return f"{job.output}: is the output of {job.input} and also an input; it would be overwritten"
+            return Clash(f"{job.output}: is the output of {job.input} and also an input; it would be overwritten")
         if file_identity(job.input) == file_identity(other.output):
-            return f"{other.output}: is the output of {other.input} and also an input; it would be overwritten"
+            return Clash(f"{other.output}: is the output of {other.input} and also an input; it would be overwritten")
     return None
 
 
@@ -69,6 +81,6 @@ def merge_repeats(jobs: Sequence[PlannedJob]) -> tuple[list[PlannedJob], list[st
             continue
         reason = clash(job, kept)
         if reason is not None:
-            raise ValueError(reason)
+            raise ValueError(reason.text)
         kept.append(job)
     return kept, notices
