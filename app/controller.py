@@ -212,6 +212,11 @@ class QueueController(QObject):
             self.logLine.emit(f"range not set: {reason}", "warning")
             self.statusMessage.emit(f"Range not set: {reason}")
             return False
+        if item.status == Status.CANCELLED and item.output is not None:
+            old_work = Job(item.path, item.output).work_dir
+            if with_range_suffix(item.prefs.output_path(item.path), frame_range) != item.output:
+                self.engine.remove_work_dir(old_work)  # another part is another output: its work can't resume
+                self.logLine.emit(f"{item.name}: the cancelled part's unfinished work was discarded", "info")
         item.frame_range = frame_range
         self.model.changed(item_id)
         self.itemChanged.emit(item_id)

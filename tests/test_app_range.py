@@ -95,3 +95,25 @@ def test_two_inputs_writing_one_output_are_refused_when_added(make_window, qtbot
     add_and_wait(qtbot, w, tmp_path / "two" / "a.mp4", expect=1)
     message = w.statusBar().currentMessage()
     assert "would write" in message and str(out_dir / "a_x4.mp4") in message, message
+
+
+def test_a_new_part_for_a_cancelled_job_discards_the_old_parts_work(make_window, qtbot, clips, tmp_path):
+    w = make_window()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    use_bicubic(w, out_dir)
+    w.form.chunk_spin.setValue(4)
+    add_and_wait(qtbot, w, clips["long"], expect=1)
+    item = w.controller.model.item(0)
+    assert w.controller.set_item_range(item.id, FrameRange(0, 100))
+    w.start_action.trigger()
+    qtbot.waitUntil(lambda: item.frames_done > 0, timeout=JOB_TIMEOUT_MS)
+    w.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not w.controller.busy, timeout=JOB_TIMEOUT_MS)
+    assert item.status == Status.CANCELLED
+    old_work = out_dir / ".long_x4_f0-99.mp4.vrt-work"
+    assert old_work.is_dir()
+
+    assert w.controller.set_item_range(item.id, FrameRange(20, 60))
+    qtbot.waitUntil(lambda: not old_work.exists(), timeout=5000)  # removed by the app's file worker
+    assert list(out_dir.iterdir()) == []
