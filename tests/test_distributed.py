@@ -211,3 +211,15 @@ def test_three_ranks_on_two_segments(micro_ckpt, tmp_path):
     done = _segments_by_rank(logs, 3)
     assert sorted(done[0] + done[1] + done[2]) == [0, 1]
     assert [] in done.values()  # a rank with nothing to do exited cleanly (msrun's exit status was 0)
+
+
+@pytest.mark.slow
+def test_a_part_of_the_video_is_shared_by_its_segments(micro_ckpt, clip_with_sound, tmp_path):
+    part = ["--start", "f5", "--end", "f17"]  # frames 5-16: the part's three segments are what ranks share
+    reference = _single(clip_with_sound, tmp_path / "single.mp4", micro_ckpt, part)
+    out, logs = tmp_path / "dist.mp4", tmp_path / "logs"
+    _msrun(2, clip_with_sound, out, logs, micro_ckpt, extra=part)
+    assert out.read_bytes() == reference
+    assert video.probe(out).frame_count == 12
+    done = _segments_by_rank(logs, 2)
+    assert sorted(done[0] + done[1]) == [0, 1, 2]
