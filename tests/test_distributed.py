@@ -76,6 +76,18 @@ def test_each_rank_first_takes_its_share_then_steals_from_the_end():
     assert share_of(2, World(2, 3)) == [1, 0]  # no share of its own: only what is left
 
 
+@pytest.mark.parametrize("args", [["IN", "--distributed"], ["IN", "IN", "-o", "OUT", "--distributed"],
+                                  ["IN", "-o", "OUT", "--distributed", "--estimate"]])
+def test_distributed_needs_one_input_and_its_output(small_clip, tmp_path, capsys, args):
+    from vrt_engine.cli_upscale import upscale_main
+
+    argv = [str(small_clip) if a == "IN" else str(tmp_path / "o.mp4") if a == "OUT" else a for a in args]
+    assert upscale_main(argv) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vrt-upscale: error: --distributed: ") and "\n" not in err
+    assert not list(tmp_path.iterdir())
+
+
 # ----- any-subset resume, one process -----
 def _micro_settings(micro_ckpt: Path) -> JobSettings:
     return JobSettings(model=str(micro_ckpt), device="cpu", chunk=6, chunk_overlap=2, tile=0, graph=False,

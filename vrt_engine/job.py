@@ -367,12 +367,12 @@ class JobRunner:
 
         # Each segment handed out: a jump (not the one after the last) replays the chunks that still reach
         # its frames, reading from theirs on, and drops what they finish; then its chunks, written out.
-        segments = share.segments(work, len(groups), lambda text: emit(LogLine(text)), nap)
+        handed = share.segments(work, len(groups), lambda text: emit(LogLine(text)), nap)
         stretch: _Stretch | None = None
         previous, computed = -2, 0
         try:
-            for g in segments:
-                if g != previous + 1 or stretch is None:
+            for g in handed:
+                if stretch is None or g != previous + 1:
                     if stretch is not None:
                         stretch.close()
                     stretch = _Stretch(job.input, info, plan, part.replay_from(g), warn, fields.filter)
@@ -405,7 +405,7 @@ class JobRunner:
                     raise
                 previous, computed = g, computed + in_segment
         finally:
-            segments.close()
+            handed.close()  # releases a claim still held (a cancelled or failed segment)
             if stretch is not None:
                 stretch.close()
         if not share.muxes:  # another process writes the output once every segment exists
