@@ -70,10 +70,12 @@ def test_stale_claims_are_broken_and_live_ones_kept(tmp_path):
         alive.wait()
 
 
-def test_each_rank_first_takes_its_share_then_steals_from_the_end():
-    assert share_of(5, World(0, 2)) == [0, 2, 4, 3, 1]
-    assert share_of(5, World(1, 2)) == [1, 3, 4, 2, 0]
+def test_each_rank_first_takes_its_block_then_steals_from_the_end():
+    assert share_of(5, World(0, 2)) == [0, 1, 2, 4, 3]
+    assert share_of(5, World(1, 2)) == [3, 4, 2, 1, 0]
     assert share_of(2, World(2, 3)) == [1, 0]  # no share of its own: only what is left
+    shares = [share_of(10, World(r, 4))[:n] for r, n in enumerate((3, 2, 3, 2))]
+    assert sum(shares, []) == list(range(10))  # every segment in exactly one own block
 
 
 @pytest.mark.parametrize("args", [["IN", "--distributed"], ["IN", "IN", "-o", "OUT", "--distributed"],
@@ -177,7 +179,7 @@ def test_two_ranks_write_the_file_one_process_writes(micro_ckpt, clip_with_sound
     done = _segments_by_rank(logs, 2)
     assert sorted(done[0] + done[1]) == [0, 1, 2, 3, 4]  # each segment once
     assert done[0] and done[1]  # both ranks worked
-    assert done[1][0] == 1  # rank 1 started with its own share
+    assert done[1][0] == 3  # rank 1 started with its own share (segments 3 and 4)
     rank0, rank1 = (logs / "worker_0.log").read_text(), (logs / "worker_1.log").read_text()
     assert "22/22 frames" in rank0 and "frames  " not in rank1  # progress of the whole job, from rank 0 only
     assert re.search(rf"^rank 1: \d+ frames in [\d.]+ s; rank 0 writes {re.escape(str(out))}$", rank1, re.M)

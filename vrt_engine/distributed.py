@@ -6,7 +6,7 @@ Every rank opens the same job. Rank 0 prepares the work folder (resumes it, or d
 settings); an all-reduce is the barrier after which the others read its job.json, so every rank uses
 rank 0's chunk and tile sizes, and a second one makes a rank that cannot (a folder not shared between
 machines, another input) stop every rank with one line. Then each rank computes its own share of the
-segments (segment g on rank g % size), then takes segments nobody has claimed yet, from the end
+segments (one contiguous block per rank), then takes segments nobody has claimed yet, from the end
 (work stealing: a slow device does not hold the others up). Rank 0 prints progress for the whole job
 from the segments in the folder, waits for the last ones and writes the output; the other ranks exit
 when nothing is left to take.
@@ -40,11 +40,17 @@ def join(device: str) -> tuple[World, str]:
     return join_group(), chosen.name
 
 
+def owner_of(g: int, count: int, world: World) -> int:
+    """The rank whose own share holds segment g: the segments split into one contiguous block per rank."""
+    return g * world.size // count
+
+
 def share_of(count: int, world: World) -> list[int]:
-    """The order in which a rank tries the segments: its own share, then the others' from the end
-    (those their owners would reach last)."""
-    own = [g for g in range(count) if g % world.size == world.rank]
-    others = [g for g in reversed(range(count)) if g % world.size != world.rank]
+    """The order in which a rank tries the segments: its own block, then the others' from the end (those
+    their owners would reach last). Why blocks and not every N-th segment: a segment that does not follow
+    the one a rank just computed costs the chunks of context before it again."""
+    own = [g for g in range(count) if owner_of(g, count, world) == world.rank]
+    others = [g for g in reversed(range(count)) if owner_of(g, count, world) != world.rank]
     return own + others
 
 
