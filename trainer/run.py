@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 import warnings
@@ -15,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from vrt_engine.msrun import local_rank, pin_cpu_worker, worker_device
+
 from . import checkpoint, schedule
 from .config import Config, to_dict
-from .distributed import World, init_world, launched_by_msrun, sum_over_ranks
+from .distributed import World, init_world, sum_over_ranks
 from .loop import Meter, TrainStep, log_line, to_tensor
 
 
@@ -68,33 +69,18 @@ def _use_amp(cfg: Config) -> bool:
     return cfg.train.amp == "on"
 
 
-def worker_device(name: str, auto_kind: str, local_id: str | None) -> str:
-    """The device name one process uses: 'auto' resolved to a kind first, then msrun's local card appended.
-
-    Why: msrun starts one process per card and says which in DEVICE_ID; a bare kind ('auto', 'gpu')
-    would put every worker on card 0. An explicit index ('gpu:3') is kept as given.
-    """
-    text = name.strip().lower()
-    kind = auto_kind if text == "auto" else text
-    if local_id is not None and kind in ("gpu", "ascend"):
-        return f"{kind}:{local_id}"
-    return kind
-
-
 def _set_device(cfg: Config) -> None:
     import mindspore as ms
 
-    from vrt_engine.devices import activate, parse_device, pin_to_core
-    from vrt_engine.workers import usable_cores
+    from vrt_engine.devices import activate, parse_device
 
     mode = ms.GRAPH_MODE if cfg.train.graph else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)
-    local = os.environ.get("DEVICE_ID") if launched_by_msrun() else None  # msrun gives each worker its card
+    local = local_rank()  # msrun gives each worker its card
     auto_kind = parse_device("auto").kind if cfg.train.device.strip().lower() == "auto" else ""
     device = parse_device(worker_device(cfg.train.device, auto_kind, local))
-    if device.kind == "cpu" and local is not None and os.environ.get("MS_ROLE") == "MS_WORKER":
-        cores = usable_cores()  # msrun's workers on one machine's CPU: one core each, as the model workers
-        pin_to_core(cores[int(local) % len(cores)])
+    if device.kind == "cpu":
+        pin_cpu_worker(local)  # msrun's workers on one machine's CPU: one core each, as the model workers
     activate(device)
 
 

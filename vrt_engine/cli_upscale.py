@@ -73,8 +73,9 @@ class ProgressPrinter:
     """A one-line progress bar on a terminal, plain lines otherwise; warnings go to stderr, one line each
     (stderr carries only warnings and errors, so a failure reads as one line there)."""
 
-    def __init__(self, name: str, stream=None, errors=None) -> None:
+    def __init__(self, name: str, stream=None, errors=None, progress: bool = True) -> None:
         self.name = name
+        self.progress = progress  # False: msrun's ranks other than 0 (rank 0 prints the whole job's)
         self.stream = stream or sys.stdout
         self.errors = errors or sys.stderr
         self.tty = self.stream.isatty()
@@ -83,7 +84,7 @@ class ProgressPrinter:
     def __call__(self, event) -> None:
         from .job import Failed, LogLine, Progress
 
-        if isinstance(event, Progress):
+        if isinstance(event, Progress) and self.progress:
             frac = event.frames_done / max(1, event.frames_total)
             text = (
                 f"{self.name}: {event.frames_done}/{event.frames_total} frames  {event.fps:.2f} fps  "
@@ -203,6 +204,21 @@ def _preview(path: Path, frame: int, settings, runner):
         raise ValueError(f"{path}: preview failed: {type(exc).__name__}: {text}") from exc
 
 
+def _join_ranks(args: argparse.Namespace, settings):
+    """--distributed: this rank's device (one core on a CPU: one model process) and its share of the job.
+    First of all, so that msrun's scheduler, which runs this same command, reaches the group."""
+    from .distributed import RankShare, join
+
+    world, settings.device = join(settings.device)
+    if settings.device == "cpu":
+        settings.workers = 1
+    if args.preview_frame is not None or args.estimate:
+        raise ValueError("--distributed: not with --preview-frame or --estimate")
+    if len(args.inputs) != 1 or not args.output:
+        raise ValueError("--distributed: give one INPUT and -o OUTPUT (every rank works on the same job)")
+    return RankShare(world)
+
+
 def _run_upscale(args: argparse.Namespace) -> int:
     from . import graph_cache
     from .job import (
@@ -225,6 +241,7 @@ def _run_upscale(args: argparse.Namespace) -> int:
         raise ValueError("no INPUT given")
     settings = _settings(args)
     settings.validate()
+    share = _join_ranks(args, settings) if args.distributed else None
     inputs, output = _split_output(args)
     paths = expand_inputs(inputs)
     out_dir = Path(args.output_dir) if args.output_dir else None
@@ -256,13 +273,15 @@ def _run_upscale(args: argparse.Namespace) -> int:
     for planned in _planned_jobs(paths, output, settings, out_dir):
         path, target = planned.input, planned.output
         job = Job(path, target, settings)
-        printer = ProgressPrinter(path.name)
+        printer = ProgressPrinter(path.name, progress=share is None or share.muxes)
         try:
-            event = runner.run(job, printer, token)
+            event = runner.run(job, printer, token, share=share)
         except KeyboardInterrupt:
             print(f"\n{path}: interrupted; run the same command again to resume", file=sys.stderr)
             return 130
-        if isinstance(event, Finished):
+        if isinstance(event, Finished) and share is not None and not share.muxes:
+            print(f"{share.label}: {event.frames} frames in {event.seconds:.1f} s; rank 0 writes {event.output}")
+        elif isinstance(event, Finished):
             print(f"{event.output} ({event.frames} frames in {event.seconds:.1f} s)")
         elif isinstance(event, Failed):
             failures += 1
@@ -344,6 +363,13 @@ def upscale_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--estimate", action="store_true", help="print how long each job would take (a short calibration) and stop"
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="run as one of msrun's ranks, sharing the job's segments with the others (one device each; "
+        "rank 0 writes the output): msrun --worker_num=N --local_worker_num=N --master_port=P --join=True "
+        "vrt-upscale INPUT -o OUTPUT --distributed",
     )
     p.add_argument("--cache-dir", help="folder for compiled graphs and timings (default ~/.cache/vrt-upscaler)")
     p.add_argument("--no-cache", action="store_true", help="compile the model without the graph cache")

@@ -211,6 +211,10 @@ class RangeWork:
         """Output frames written by the segments before segment ``g`` (its first frame's number)."""
         return self.owned(self.groups[g][0])[0] - self.range.first if g < len(self.groups) else self.range.count
 
+    def frames_in(self, segments: set[int]) -> int:
+        """Output frames of these segments together (finished ones, for progress)."""
+        return sum(self.frames_before(g + 1) - self.frames_before(g) for g in segments)
+
     def replay_from(self, g: int) -> int:
         """First chunk to run to continue at segment ``g``: earlier ones only reach frames already written."""
         return max(self.first_chunk, workfolder.first_contributor(self.plan, self.groups[g][0]))

@@ -5,9 +5,10 @@ Data path (each stage pulls from the one before, memory stays flat with length):
     read_frames -> chunks of frames (ChunkPlan) -> Runner.upscale (tiles, model) -> TemporalBlender
                 -> FrameWriter segments in a work folder -> mux (audio, subtitles, chapters) -> output
 
-Finished segments are kept in a work folder beside the output (``.NAME.vrt-work``) so a run that was
-cancelled, crashed or killed continues from the last finished segment and yields the same file as an
-uninterrupted run: segment boundaries depend only on the plan, and encoding is deterministic. The
+Finished segments are kept in a work folder beside the output (``.NAME.vrt-work``, see workfolder) so a
+run that was cancelled, crashed or killed computes only the missing segments and yields the same file as
+an uninterrupted run: segment boundaries depend only on the plan, and encoding is deterministic. Several
+processes (msrun's ranks, see distributed) can share one job's segments the same way. The
 output appears (atomic rename) only when complete. Nothing here knows about Qt: progress goes out as
 plain event objects to a callback.
 """
@@ -175,6 +176,20 @@ class _FrameWindow:
         return [f for i, f in self._buf if start <= i < end]
 
 
+class _Stretch:
+    """Decoding and blending from chunk k on, for a run of consecutive segments: the input is read from
+    that chunk's first frame (a seek), so a process decodes only what its segments need."""
+
+    def __init__(self, path: Path, info: video.VideoInfo, plan: tiling.ChunkPlan, k: int, warn, pre_filter) -> None:
+        first = plan[k][0]
+        self.frames = video.read_frames(path, info, start=first, warn=warn, pre_filter=pre_filter)
+        self.window = _FrameWindow(self.frames, first, path, info.frame_count)
+        self.blender = tiling.TemporalBlender(plan, start_chunk=k)
+
+    def close(self) -> None:
+        self.frames.close()
+
+
 # ---------------------------------------------------------------------------------------------- running
 def runner_key(settings: JobSettings) -> tuple[str, str, bool, int | None]:
     """What decides the loaded model: jobs with the same key share one Runner (tiles and chunks may differ)."""
@@ -231,18 +246,20 @@ class JobRunner:
         on_event: Callable[[Event], None] | None = None,
         token: CancelToken | None = None,
         between_chunks: Callable[[Runner], None] | None = None,
+        share: workfolder.Share | None = None,
     ) -> Event:
         """Run a job to its end; returns (and emits) Finished, Failed or Cancelled. Never raises for bad input.
 
         ``between_chunks(runner)`` is called with the job's loaded model before every chunk and, while
         paused, every 0.2 s: the place for other work on the same model. It must not raise.
+        ``share``: this process is one of several sharing the job (distributed.RankShare); default alone.
         """
         emit = on_event or (lambda _e: None)
         token = token or CancelToken()
         from .weights import WeightsError
 
         try:
-            event: Event = self._run(job, emit, token, between_chunks)
+            event: Event = self._run(job, emit, token, between_chunks, share)
         except JobCancelled:
             event = Cancelled(resumable=job.work_dir.exists())
         except (video.VideoError, ValueError, OSError, WeightsError) as exc:
@@ -258,6 +275,7 @@ class JobRunner:
         emit: Callable[[Event], None],
         token: CancelToken,
         between_chunks: Callable[[Runner], None] | None,
+        share: workfolder.Share | None = None,
     ) -> Event:
         s = job.settings
         s.validate()
@@ -294,9 +312,8 @@ class JobRunner:
         span = rng or frame_range.FrameRange(0, info.frame_count)  # rng None: mux the source streams whole
         # the whole video's plan, whatever the range: a range's frames then equal those of a whole run
         chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
-        state, resumed = workfolder.open_work(
-            work, _fingerprint(job, info, runner, span, fields.filter), chunk, tile, warn
-        )
+        share = share or workfolder.Share()
+        state, _ = share.open(work, _fingerprint(job, info, runner, span, fields.filter), chunk, tile, warn)
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
         part = frame_range.RangeWork.build(plan, span, s.segment_frames)
         groups = part.groups
@@ -307,9 +324,9 @@ class JobRunner:
                 + f"; chunk {plan.length} frames, tile {state.tiles[-1][1] or 'whole frame'}"
             )
         )
-        done = workfolder.finished_prefix(work, len(groups)) if resumed else 0
-        if done:
-            emit(LogLine(f"resuming: {done} of {len(groups)} segments already done"))
+        finished = workfolder.finished_segments(work, len(groups))
+        if finished:
+            emit(LogLine(f"resuming: {len(finished)} of {len(groups)} segments already done"))
 
         def upscale(k: int, lq: list[np.ndarray]) -> np.ndarray:
             tile = state.tile_at(k)
@@ -325,60 +342,74 @@ class JobRunner:
         start_time = time.monotonic()
         paused_seconds = 0.0  # time waited for a resume: no work was done, so not in elapsed, fps or ETA
         frames_total = part.range.count
-        frames_at_start = part.frames_before(done)
+        frames_at_start = part.frames_in(finished)
         out_w, out_h = info.width * runner.scale, info.height * runner.scale
         sar = video.output_sar(info, out_w, out_h)
 
-        if done < len(groups):
-            first_chunk = groups[done][0]
-            replay_from = part.replay_from(done)
-            frames = video.read_frames(
-                job.input, info, start=plan[replay_from][0], warn=warn, pre_filter=fields.filter
-            )
-            window = _FrameWindow(frames, plan[replay_from][0], job.input, info.frame_count)
-            # resume: replay the chunks that still reach the unfinished frames, dropping what they finish
-            blender = tiling.TemporalBlender(plan, start_chunk=replay_from)
-            written = frames_at_start
-            try:
-                for k in range(replay_from, first_chunk):
-                    paused_seconds += token.wait_while_paused(idle)
-                    if token.cancelled:
-                        raise JobCancelled
-                    blender.add(k, upscale(k, window.get(*plan[k])))
-                for g in range(done, len(groups)):
-                    seg_path = workfolder.segment_path(work, g, s.codec, timed)
-                    in_first = part.owned(groups[g][0])[0]
-                    in_end = part.owned(groups[g][1])[1]
-                    writer = _segment_writer(
-                        seg_path, s, info, out_w, out_h, sar, part.frames_before(g), in_first, in_end
-                    )
-                    try:
-                        for k in range(groups[g][0], groups[g][1] + 1):
-                            paused_seconds += token.wait_while_paused(idle)
-                            if token.cancelled:
-                                raise JobCancelled
-                            lq = window.get(*plan[k])
-                            finished = blender.add(k, upscale(k, lq))
-                            last = None
-                            for index, frame in finished:
-                                if not part.range.first <= index < part.range.stop:
-                                    continue  # context for the range, computed as in a whole run
-                                last = (index, to_integer(frame[0].transpose(1, 2, 0), info.dtype))
-                                writer.write(last[1])
-                                written += 1
-                            if last is not None:
-                                src = lq[last[0] - plan[k][0]]
-                                emit(PreviewPair(last[0], _to8(bicubic_upscale(src, runner.scale)), _to8(last[1])))
-                            elapsed = time.monotonic() - start_time - paused_seconds
-                            rate = (written - frames_at_start) / elapsed if elapsed > 0 else 0.0
-                            eta = (frames_total - written) / rate if rate > 0 else None
-                            emit(Progress(written, frames_total, rate, eta, elapsed))
-                        writer.close()
-                    except BaseException:
-                        writer.abort()
-                        raise
-            finally:
-                frames.close()
+        def between() -> None:
+            nonlocal paused_seconds
+            paused_seconds += token.wait_while_paused(idle)
+            if token.cancelled:
+                raise JobCancelled
+
+        def progress(in_segment: int) -> None:
+            """The whole job's: every finished segment, whichever process wrote it, and this one so far."""
+            written = part.frames_in(workfolder.finished_segments(work, len(groups))) + in_segment
+            elapsed = time.monotonic() - start_time - paused_seconds
+            rate = (written - frames_at_start) / elapsed if elapsed > 0 else 0.0
+            eta = (frames_total - written) / rate if rate > 0 else None
+            emit(Progress(written, frames_total, rate, eta, elapsed))
+
+        def nap(seconds: float) -> None:  # waiting for segments that other processes are writing
+            between()
+            time.sleep(seconds)
+            progress(0)
+
+        # Each segment handed out: a jump (not the one after the last) replays the chunks that still reach
+        # its frames, reading from theirs on, and drops what they finish; then its chunks, written out.
+        handed = share.segments(work, len(groups), lambda text: emit(LogLine(text)), nap)
+        stretch: _Stretch | None = None
+        previous, computed = -2, 0
+        try:
+            for g in handed:
+                if stretch is None or g != previous + 1:
+                    if stretch is not None:
+                        stretch.close()
+                    stretch = _Stretch(job.input, info, plan, part.replay_from(g), warn, fields.filter)
+                    for k in range(part.replay_from(g), groups[g][0]):
+                        between()
+                        stretch.blender.add(k, upscale(k, stretch.window.get(*plan[k])))
+                seg_path = workfolder.segment_path(work, g, s.codec, timed)
+                in_first = part.owned(groups[g][0])[0]
+                in_end = part.owned(groups[g][1])[1]
+                writer = _segment_writer(seg_path, s, info, out_w, out_h, sar, part.frames_before(g), in_first, in_end)
+                in_segment = 0
+                try:
+                    for k in range(groups[g][0], groups[g][1] + 1):
+                        between()
+                        lq = stretch.window.get(*plan[k])
+                        last = None
+                        for index, frame in stretch.blender.add(k, upscale(k, lq)):
+                            if not part.range.first <= index < part.range.stop:
+                                continue  # context for the range, computed as in a whole run
+                            last = (index, to_integer(frame[0].transpose(1, 2, 0), info.dtype))
+                            writer.write(last[1])
+                            in_segment += 1
+                        if last is not None:
+                            src = lq[last[0] - plan[k][0]]
+                            emit(PreviewPair(last[0], _to8(bicubic_upscale(src, runner.scale)), _to8(last[1])))
+                        progress(in_segment)
+                    writer.close()
+                except BaseException:
+                    writer.abort()
+                    raise
+                previous, computed = g, computed + in_segment
+        finally:
+            handed.close()  # releases a claim still held (a cancelled or failed segment)
+            if stretch is not None:
+                stretch.close()
+        if not share.muxes:  # another process writes the output once every segment exists
+            return Finished(job.output, computed, time.monotonic() - start_time - paused_seconds)
 
         segments = [workfolder.segment_path(work, g, s.codec, timed) for g in range(len(groups))]
         emit(LogLine(f"writing {job.output}"))
