@@ -17,6 +17,7 @@ from vrt_engine.job import Cancelled, Failed, Finished, Job, Progress
 from vrt_engine.job_list import Clash, PlannedJob, clash
 from vrt_engine.video import VideoInfo
 
+from .estimates import EstimateResult, estimate_key
 from .settings import AppSettings, JobPrefs
 from .widgets.progress_panel import PAUSED, RUNNING, STOPPED, QueueProgress
 from .widgets.queue_table import QueueItem, QueueModel, Status, human_time
@@ -77,6 +78,7 @@ class QueueController(QObject):
         engine.modelImported.connect(self._on_model_imported)
         engine.modelImportFailed.connect(self._on_model_import_failed)
         engine.modelNeedsArch.connect(self._on_model_needs_arch)
+        engine.estimateReady.connect(self._on_estimate)
         engine.log.connect(self.logLine)
         engine.query_capabilities()
 
@@ -155,6 +157,7 @@ class QueueController(QObject):
             self._on_refused(path, f"{p}: already in the queue" if reason.repeat else reason.text)
             return
         self.model.add(item)
+        self._ask_estimate(item)
         self._batch_added += 1
         self.logLine.emit(
             f"added {p.name}: {info.width}×{info.height}, {info.frame_count} frames, {human_time(info.duration)}",
@@ -218,6 +221,7 @@ class QueueController(QObject):
                 self.engine.remove_work_dir(old_work)  # another part is another output: its work can't resume
                 self.logLine.emit(f"{item.name}: the cancelled part's unfinished work was discarded", "info")
         item.frame_range = frame_range
+        self._ask_estimate(item)
         self.model.changed(item_id)
         self.itemChanged.emit(item_id)
         self.stateChanged.emit()
@@ -400,6 +404,7 @@ class QueueController(QObject):
             item = self.model.find(item_id)
             if item is not None and item.status.editable:
                 item.prefs = prefs.copy()
+                self._ask_estimate(item)
                 self.model.changed(item_id)
 
     def apply_defaults_to_waiting(self) -> None:
@@ -407,9 +412,34 @@ class QueueController(QObject):
         for item in self.model.items():
             if item.status == Status.WAITING:
                 item.prefs = self.defaults.copy()
+                self._ask_estimate(item)
                 self.model.changed(item.id)
                 n += 1
         self.statusMessage.emit(f"Default settings applied to {n} waiting job{'s' if n != 1 else ''}")
+
+    # ------------------------------------------------------------------ time estimates
+    def _ask_estimate(self, item: QueueItem, calibrate: bool = False) -> None:
+        """Ask the engine how long this job will take (answered off the UI thread; "–" until then)."""
+        item.time_estimate = ""
+        item.time_estimate_tip = "Measuring this model and plan on this machine…" if calibrate else ""
+        self.engine.estimate(item.id, item.path, item.info, item.frames_total, item.job_settings(), calibrate)
+
+    def measure_estimates(self, item_ids: list[int]) -> None:
+        """Measure the selected jobs' model and plan (a short run in the engine, kept for later jobs)."""
+        items = [it for it in (self.model.find(i) for i in item_ids) if it is not None and it.status.editable]
+        for item in items:
+            self._ask_estimate(item, calibrate=True)
+            self.model.changed(item.id)
+        if items:
+            self.statusMessage.emit(f"Measuring the time of {len(items)} job{'s' if len(items) != 1 else ''}…")
+
+    @Slot(object)
+    def _on_estimate(self, result: EstimateResult) -> None:
+        item = self.model.find(result.item_id)
+        if item is None or estimate_key(item.job_settings()) != result.key:
+            return  # removed, or its settings changed since: a newer answer is on its way
+        item.time_estimate, item.time_estimate_tip = result.text, result.tip
+        self.model.changed(item.id)
 
     def use_model_file(self, path: str) -> None:
         """A model file the user picked: a .ckpt is used as is, a .pth is imported first (in the engine)."""

@@ -48,7 +48,8 @@ from vrt_engine.video import frame_times
 
 from .controller import QueueController
 from .resources import app_icon
-from .settings import AppSettings
+from .settings import AppSettings, apply_cache, default_cache_dir
+from .widgets.cache_dialog import CacheDialog
 from .widgets.compare_view import SIDE, SPLIT
 from .widgets.drop_zone import DropZone
 from .widgets.log_view import LogView
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
 
+        apply_cache(self.settings)  # before the engine loads any model
         self.engine = Engine(self)
         self.controller = QueueController(self.engine, self.settings, self)
         self._build_widgets()
@@ -305,6 +307,15 @@ class MainWindow(QMainWindow):
             "Use a .ckpt model, or import an authors' .pth into your model folder",
             self.form.browse_model,
         )
+        self.cache_action = self._action(
+            "Graph &cache…", "Where compiled models are kept between starts, or not at all", self.edit_cache
+        )
+        self.estimate_action = self._action(
+            "&Estimate time",
+            "Measure the selected jobs' model and plan on this machine (a short run in the engine, then kept) "
+            "so the queue shows how long they will take",
+            lambda: c.measure_estimates(self.table.selected_ids()),
+        )
         self.quit_action = self._action("&Quit", "Close the window", self.close, [QKeySequence.StandardKey.Quit])
 
         self.start_action = self._action(
@@ -398,6 +409,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.import_model_action)
+        file_menu.addAction(self.cache_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         queue_menu = mb.addMenu("&Queue")
@@ -445,11 +457,23 @@ class MainWindow(QMainWindow):
             self.cancel_item_action,
             self.pause_action,
             self.retry_action,
+            self.estimate_action,
             self.move_up_action,
             self.move_down_action,
             self.remove_action,
         ):
             self.table.addAction(a)
+
+    def edit_cache(self) -> None:
+        """The graph cache's folder and switch (saved, and used from the next model loaded)."""
+        folder = str(self.settings.value("cache/folder") or "")
+        dialog = CacheDialog(folder, bool(self.settings.value("cache/enabled")), default_cache_dir(), self)
+        if dialog.exec() == CacheDialog.DialogCode.Accepted:
+            folder, enabled = dialog.values()
+            self.settings.set_value("cache/folder", folder)
+            self.settings.set_value("cache/enabled", enabled)
+            self.settings.sync()
+            apply_cache(self.settings)
 
     def _connect(self) -> None:
         c = self.controller

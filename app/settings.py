@@ -83,6 +83,8 @@ UI_DEFAULTS: dict[str, Any] = {
     "preview/follow_job": True,
     "files/last_dir": "",
     "files/last_model_dir": "",
+    "cache/folder": "",  # "": the default (vrt_engine.graph_cache.cache_root), as vrt-upscale without --cache-dir
+    "cache/enabled": True,  # False: as vrt-upscale --no-cache
 }
 
 _JOB_GROUP = "job_defaults"
@@ -195,3 +197,26 @@ def _sanitised(prefs: JobPrefs) -> JobPrefs:
     if not prefs.device:
         prefs.device = base.device
     return prefs
+
+
+_default_cache_dir: str | None = None
+
+
+def default_cache_dir() -> str:
+    """The cache folder when the preferences name none: as vrt-upscale without --cache-dir, taken once
+    per process (before the preferences move it)."""
+    global _default_cache_dir
+    from vrt_engine import graph_cache
+
+    if _default_cache_dir is None:
+        _default_cache_dir = os.fspath(graph_cache.cache_root())
+    return _default_cache_dir
+
+
+def apply_cache(settings: AppSettings) -> None:
+    """Point the graph cache where the preferences say, for this process and the model workers it starts
+    (the app's previews and jobs); the same meaning as vrt-upscale's --cache-dir and --no-cache."""
+    from vrt_engine import graph_cache
+
+    folder = str(settings.value("cache/folder") or "").strip()
+    graph_cache.configure(Path(folder).expanduser() if folder else default_cache_dir(), settings.value("cache/enabled"))

@@ -47,6 +47,8 @@ from vrt_engine.job import (
 )
 from vrt_engine.runner import Runner
 
+from .estimates import EstimateRequest, EstimateResult, Pending, estimate_key, job_estimate
+
 # Files a dropped folder is searched for (single files are always probed, whatever their name).
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mkv .mov .webm .avi .mpg .mpeg .ts .m2ts .mts .wmv .flv .y4m .ogv .3gp .mxf .nut".split()
@@ -224,12 +226,15 @@ class EngineWorker(QObject):
     previewStarted = Signal(int, str)  # item id, what it is doing
     previewReady = Signal(int, int, QImage, QImage, object)  # item id, frame, bicubic, model, preview_key
     previewFailed = Signal(int, str)
+    estimateReady = Signal(object)  # EstimateResult
     log = Signal(str, str)  # text, level
 
-    def __init__(self, previews: Latest) -> None:
+    def __init__(self, previews: Latest, estimates: Pending | None = None) -> None:
         super().__init__()
         self._runner = JobRunner(CountingRunner)
         self._previews = previews
+        self._estimates = estimates or Pending()
+        self._active_estimate_key: tuple | None = None  # estimate_key of the running job
         self._ready: set[tuple[str, str]] = set()  # (model, device) already loaded and compiled once
         # preview_key of the job running now (None when idle); read from the UI thread, hence one plain value
         self.active_key: tuple | None = None
@@ -253,6 +258,7 @@ class EngineWorker(QObject):
             adapter(Cancelled(resumable=job.work_dir.exists()))
             return
         self.active_key = preview_key(job.settings)
+        self._active_estimate_key = estimate_key(job.settings)
         reported = 0  # the last pause request said to have taken effect
 
         def between_chunks(runner: Runner) -> None:
@@ -263,6 +269,7 @@ class EngineWorker(QObject):
                 reported = requests
                 self.jobPaused.emit(item_id)
             self._serve_waiting_preview(runner)
+            self._serve_waiting_estimates(runner)
 
         try:
             event = self._runner.run(job, adapter, token, between_chunks=between_chunks)
@@ -271,6 +278,7 @@ class EngineWorker(QObject):
             return
         finally:
             self.active_key = None
+            self._active_estimate_key = None
         if isinstance(event, Finished):
             self._ready.add((job.settings.model, job.settings.device))
 
@@ -280,6 +288,37 @@ class EngineWorker(QObject):
         request: PreviewRequest | None = self._previews.take_if(lambda r: preview_key(r.settings) == key)
         if request is not None:
             self._serve_preview(request, runner, "between chunks of the running job…")
+
+    def _serve_waiting_estimates(self, runner: Runner) -> None:
+        """Between a job's chunks: known estimates for jobs with the running job's settings (its runner as
+        it is; a measurement, or other settings, wait until the engine is free)."""
+        key = self._active_estimate_key
+
+        def same_plan(r: EstimateRequest) -> bool:  # the range does not change the plan
+            return not r.calibrate and estimate_key(r.settings)[:-2] == (key or ())[:-2]
+
+        for request in self._estimates.take(same_plan):
+            self._serve_estimate(request, runner)
+
+    @Slot()
+    def run_estimates(self) -> None:
+        """Estimates asked for (a measurement runs the model on random frames: seconds to a minute)."""
+        for request in self._estimates.take():
+            try:
+                runner = self._runner.runner_for(request.settings)
+            except Exception as exc:  # a bad model file: no estimate, and why
+                self.estimateReady.emit(
+                    EstimateResult(request.item_id, estimate_key(request.settings), "", f"No estimate: {one_line(exc)}")
+                )
+                continue
+            self._serve_estimate(request, runner)
+
+    def _serve_estimate(self, request: EstimateRequest, runner: Runner) -> None:
+        try:
+            text, tip = job_estimate(runner, request)
+        except Exception as exc:  # shown in the tooltip; nothing else stops
+            text, tip = "", f"No estimate: {one_line(exc)}"
+        self.estimateReady.emit(EstimateResult(request.item_id, estimate_key(request.settings), text, tip))
 
     @Slot()
     def run_preview(self) -> None:
@@ -503,6 +542,7 @@ class Engine(QObject):
     previewStarted = Signal(int, str)
     previewReady = Signal(int, int, QImage, QImage, object)
     previewFailed = Signal(int, str)
+    estimateReady = Signal(object)
     modelImported = Signal(str, str, str)
     modelImportFailed = Signal(str, str)
     modelNeedsArch = Signal(str)
@@ -516,6 +556,7 @@ class Engine(QObject):
     # requests, delivered to the workers' threads
     _runJob = Signal(int, object, object)
     _preview = Signal()
+    _estimate = Signal()
     _importModel = Signal(str, str)
     _capabilities = Signal()
     _probe = Signal(object)
@@ -526,10 +567,11 @@ class Engine(QObject):
         super().__init__(parent)
         self._previews = Latest()
         self._frames = Latest()
+        self._estimates = Pending()
         self._tokens: dict[int, JobToken] = {}
 
         self.engine_thread = WorkerThread("vrt-engine", self)
-        self._engine = EngineWorker(self._previews)
+        self._engine = EngineWorker(self._previews, self._estimates)
         self._engine.moveToThread(self.engine_thread)
         self.engine_thread.finished.connect(self._engine.deleteLater)
 
@@ -544,7 +586,8 @@ class Engine(QObject):
         self.import_thread.finished.connect(self._import.deleteLater)
 
         engine_signals = (
-            "capabilities jobStarted jobProgress jobPreview jobPaused previewStarted previewReady previewFailed log"
+            "capabilities jobStarted jobProgress jobPreview jobPaused previewStarted previewReady previewFailed "
+            "estimateReady log"
         )
         for name in engine_signals.split():
             getattr(self._engine, name).connect(getattr(self, name))
@@ -556,6 +599,7 @@ class Engine(QObject):
 
         self._runJob.connect(self._engine.run_job)
         self._preview.connect(self._engine.run_preview)
+        self._estimate.connect(self._engine.run_estimates)
         self._importModel.connect(self._import.import_model)
         self._capabilities.connect(self._engine.load_capabilities)
         self._probe.connect(self._io.probe_paths)
@@ -590,6 +634,15 @@ class Engine(QObject):
         """Ask for a before/after preview of one frame; a newer request replaces one not yet started."""
         self._previews.put(PreviewRequest(item_id, Path(path), frame_index, settings))
         self._preview.emit()
+
+    def estimate(
+        self, item_id: int, path: Path, info: video.VideoInfo, frames: int, settings: JobSettings, calibrate: bool
+    ) -> None:
+        """Ask for a job's time estimate (``estimateReady``); ``calibrate``: measure it when none is known.
+
+        Known ones are answered between a running job's chunks when it has the same settings."""
+        self._estimates.put(item_id, EstimateRequest(item_id, Path(path), info, frames, settings, calibrate))
+        self._estimate.emit()
 
     def preview_waits_for_job(self, settings: JobSettings) -> bool:
         """True when a running job holds another model or sizes, so a preview with these settings waits for its end."""

@@ -71,7 +71,7 @@ def main() -> None:
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as folder:
         d = Path(folder)
-        env = dict(os.environ, VRT_CACHE_DIR=str(d / "cache"), PYTHONPATH=str(ROOT))
+        env = dict(os.environ, VRT_CACHE_DIR=str(d / "cache"), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         clip = make_clip(d / "clip.mp4", width, height, args.frames, "testsrc2")
         common = ["--model", args.model, "--segment-frames", str(args.segment_frames)]
         whole, _ = timed(upscale_cmd(str(clip), str(d / "whole.mp4"), *common), env)

@@ -54,3 +54,16 @@ def run_guarded(prog: str, body: Callable[[argparse.Namespace], int], args: argp
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def add_cache_options(p: argparse.ArgumentParser) -> None:
+    """--cache-dir and --no-cache, with one meaning in every command that runs a model."""
+    p.add_argument("--cache-dir", help="folder for compiled graphs and timings (default ~/.cache/vrt-upscaler)")
+    p.add_argument("--no-cache", action="store_true", help="compile the model without the graph cache")
+
+
+def apply_cache_options(args: argparse.Namespace) -> None:
+    """Set the cache for this process and the model workers it starts (before any model is loaded)."""
+    from . import graph_cache
+
+    graph_cache.configure(args.cache_dir, False if args.no_cache else None)

@@ -13,10 +13,12 @@ def print_estimates(paths: Sequence[Path], settings, runner) -> None:
 
     for path in paths:
         info = video.probe(path)
-        est = estimate(runner, info.height, info.width, info.frame_count)
+        info = video.plan_fields(info, settings.deinterlace).apply(info)  # the frames the job will plan for
+        est = estimate(runner, info.height, info.width, info.frame_count, path=path)
         tile = f"{est.tile}-pixel tiles" if est.tile else "whole frames"
         print(
             f"{path}: {est.text()} ({est.seconds:.0f} s; {info.frame_count} frames {info.width}x{info.height}, "
             f"model {settings.model} on {runner.device_name}, {est.chunks} chunks of {est.chunk} frames, {tile}, "
-            f"{est.calibration.round_s:.2f} s per round of {runner.workers} side by side)"
+            f"{est.calibration.round_s:.2f} s per round of {runner.workers} side by side; "
+            "a job on it runs this plan while it fits in memory)"
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli_common import run_guarded
+from .cli_common import add_cache_options, apply_cache_options, run_guarded
 
 
 def _clip_frames(folder: Path) -> np.ndarray:
@@ -74,6 +74,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     for folder in (lq, gt):
         if not folder.is_dir():
             raise ValueError(f"{folder}: not a folder")
+    apply_cache_options(args)
     settings = RunnerSettings(
         tile=args.tile, tile_overlap=args.tile_overlap, chunk=args.chunk, chunk_overlap=args.chunk_overlap
     )
@@ -95,6 +96,7 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-overlap", type=int, default=2)
     p.add_argument("--tile", type=int, default=128)
     p.add_argument("--tile-overlap", type=int, default=20)
+    add_cache_options(p)
     p.add_argument("--debug", action="store_true")
     return p
 

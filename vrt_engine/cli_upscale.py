@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli_common import EXIT_FAILED, run_guarded
+from .cli_common import EXIT_FAILED, add_cache_options, apply_cache_options, run_guarded
 from .frame_range import with_range_suffix
 
 VIDEO_SUFFIXES = {
@@ -231,7 +231,7 @@ def _run_upscale(args: argparse.Namespace) -> int:
         side_by_side,
     )
 
-    graph_cache.configure(args.cache_dir, False if args.no_cache else None)
+    apply_cache_options(args)
     if args.clear_cache:
         freed = graph_cache.clear()
         print(f"{graph_cache.cache_root()}: removed {freed / 2**20:.0f} MB of cached graphs and timings")
@@ -371,8 +371,7 @@ def upscale_parser() -> argparse.ArgumentParser:
         "rank 0 writes the output): msrun --worker_num=N --local_worker_num=N --master_port=P --join=True "
         "vrt-upscale INPUT -o OUTPUT --distributed",
     )
-    p.add_argument("--cache-dir", help="folder for compiled graphs and timings (default ~/.cache/vrt-upscaler)")
-    p.add_argument("--no-cache", action="store_true", help="compile the model without the graph cache")
+    add_cache_options(p)
     p.add_argument("--clear-cache", action="store_true", help="remove the cached graphs and timings first")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=_version())

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import graph_cache, tiling
+from . import graph_cache, stored_plan, tiling
 from .runner import Runner
 
 TIMINGS = "timings"
@@ -116,9 +116,11 @@ def _store(key: dict, cal: Calibration) -> None:
         pass
 
 
-def _piece(runner: Runner, height: int, width: int, frames: int) -> tuple[int, int, int, int, tuple[int, int, int]]:
+def _piece(
+    runner: Runner, height: int, width: int, frames: int, sizes: tuple[int, int]
+) -> tuple[int, int, int, int, tuple[int, int, int]]:
     """(chunk length, tile, chunks, tiles per chunk, the calibration clip's shape: one tile per worker)."""
-    chunk, tile = runner.plan_sizes(height, width, frames)
+    chunk, tile = sizes
     plan = tiling.ChunkPlan(frames, chunk, runner.settings.chunk_overlap if chunk else 0)
     tiles = tiling.tiles_per_chunk(height, width, tile, runner.settings.tile_overlap)
     if not tile:
@@ -129,9 +131,13 @@ def _piece(runner: Runner, height: int, width: int, frames: int) -> tuple[int, i
     return plan.length, tile, len(plan), tiles, (plan.length, min(height, tile), w)
 
 
-def calibrate(runner: Runner, height: int, width: int, frames: int) -> Calibration:
-    """Measure the job's plan on random frames: one round to compile, one timed; kept in the cache."""
-    chunk, tile, _, _, piece = _piece(runner, height, width, frames)
+def calibrate(
+    runner: Runner, height: int, width: int, frames: int, sizes: tuple[int, int] | None = None
+) -> Calibration:
+    """Measure the job's plan (``sizes``, else planned now) on random frames: one round to compile,
+    one timed; kept in the cache."""
+    sizes = sizes or runner.plan_sizes(height, width, frames)
+    chunk, tile, _, _, piece = _piece(runner, height, width, frames, sizes)
     key = _key(runner, piece)
     stored = stored_calibration(key)
     if stored is not None:
@@ -150,18 +156,49 @@ def calibrate(runner: Runner, height: int, width: int, frames: int) -> Calibrati
     return cal
 
 
-def estimate(runner: Runner, height: int, width: int, frames: int, cal: Calibration | None = None) -> Estimate:
-    """The job's time on this machine: calibrated (measured now if the cache has no calibration)."""
-    chunk, tile, chunks, tiles, _ = _piece(runner, height, width, frames)
+def _sizes(
+    runner: Runner, height: int, width: int, frames: int, path: str | os.PathLike[str] | None
+) -> tuple[int, int]:
+    if path is None:
+        return runner.plan_sizes(height, width, frames)
+    return stored_plan.plan_for(runner, path, height, width, frames).sizes
+
+
+def estimate(
+    runner: Runner,
+    height: int,
+    width: int,
+    frames: int,
+    cal: Calibration | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Estimate:
+    """The job's time on this machine: calibrated (measured now if the cache has no calibration).
+
+    With the input's ``path``, the plan measured is stored for the job on it (vrt_engine.stored_plan),
+    so the job runs what was estimated even if the free memory changes in between."""
+    sizes = _sizes(runner, height, width, frames, path)
     if cal is None:
-        cal = calibrate(runner, height, width, frames)
+        cal = calibrate(runner, height, width, frames, sizes)
+    if path is not None:
+        stored_plan.remember(runner, path, height, width, frames, *sizes)
+    return _estimate(runner, height, width, frames, sizes, cal)
+
+
+def _estimate(
+    runner: Runner, height: int, width: int, frames: int, sizes: tuple[int, int], cal: Calibration
+) -> Estimate:
+    chunk, tile, chunks, tiles, _ = _piece(runner, height, width, frames, sizes)
     rounds = chunks * math.ceil(tiles / max(1, min(runner.workers, tiles)))
     coding = frames * height * width * runner.scale**2 / 1e6 * CODING_SECONDS_PER_OUTPUT_MPIXEL
     seconds = cal.warm_first_s() + rounds * cal.round_s + coding
     return Estimate(seconds, chunks, rounds, chunk, tile, cal)
 
 
-def known_estimate(runner: Runner, height: int, width: int, frames: int) -> Estimate | None:
-    """As :func:`estimate`, but only from a stored calibration (None when there is none: nothing runs)."""
-    cal = stored_calibration(_key(runner, _piece(runner, height, width, frames)[4]))
-    return None if cal is None else estimate(runner, height, width, frames, cal)
+def known_estimate(
+    runner: Runner, height: int, width: int, frames: int, path: str | os.PathLike[str] | None = None
+) -> Estimate | None:
+    """As :func:`estimate`, but only from a stored calibration (None when there is none: nothing runs,
+    nothing is stored)."""
+    sizes = _sizes(runner, height, width, frames, path)
+    cal = stored_calibration(_key(runner, _piece(runner, height, width, frames, sizes)[4]))
+    return None if cal is None else _estimate(runner, height, width, frames, sizes, cal)

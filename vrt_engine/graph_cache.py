@@ -340,10 +340,10 @@ def _clean_temp(root: Path, older_than_s: float = 24 * 3600) -> None:
 
 
 def clear(root: Path | None = None) -> int:
-    """Remove every cached graph and timing (``vrt-upscale --clear-cache``); returns bytes freed."""
+    """Remove every cached graph, timing and estimated plan (``vrt-upscale --clear-cache``); returns bytes freed."""
     root = root or cache_root()
     freed = 0
-    for name in (GRAPHS, TEMP, "timings"):
+    for name in (GRAPHS, TEMP, "timings", "plans"):
         folder = root / name
         if folder.is_dir():
             freed += _folder_bytes(folder)

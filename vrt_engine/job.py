@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import frame_range, tiling, video, workfolder
+from . import frame_range, stored_plan, tiling, video, workfolder
 from .events import (
     Cancelled,
     CancelToken,
@@ -311,9 +311,12 @@ class JobRunner:
             emit(LogLine(f"frames {rng.first}-{rng.stop - 1} ({rng.count} of {info.frame_count})"))
         span = rng or frame_range.FrameRange(0, info.frame_count)  # rng None: mux the source streams whole
         # the whole video's plan, whatever the range: a range's frames then equal those of a whole run
-        chunk, tile = runner.plan_sizes(info.height, info.width, info.frame_count)
+        sized = stored_plan.plan_for(runner, job.input, info.height, info.width, info.frame_count)
+        chunk, tile = sized.sizes
         share = share or workfolder.Share()
-        state, _ = share.open(work, _fingerprint(job, info, runner, span, fields.filter), chunk, tile, warn)
+        state, resumed = share.open(work, _fingerprint(job, info, runner, span, fields.filter), chunk, tile, warn)
+        if sized.warning and not resumed:
+            warn(sized.warning)
         plan = tiling.ChunkPlan(info.frame_count, state.chunk, s.chunk_overlap if state.chunk else 0)
         part = frame_range.RangeWork.build(plan, span, s.segment_frames)
         groups = part.groups
@@ -322,6 +325,7 @@ class JobRunner:
                 f"model {s.model} on {runner.device_name}"
                 + (f" ({runner.workers} worker processes, one core each)" if runner.workers > 1 else "")
                 + f"; chunk {plan.length} frames, tile {state.tiles[-1][1] or 'whole frame'}"
+                + f" ({'as the interrupted run recorded' if resumed else sized.describe()})"
             )
         )
         finished = workfolder.finished_segments(work, len(groups))

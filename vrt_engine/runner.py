@@ -178,16 +178,20 @@ class Runner:
         return self._model is None
 
     # ----- sizes -----
+    def plan_budget(self) -> int:
+        """Bytes one model call may use now: the budget (set, or half the free memory) per worker, less
+        the fixed part (each worker holds its own graph and activations)."""
+        default = available_memory_bytes() // 2
+        if self._device_plan is not None:
+            default = self._device_plan.budget + self.fixed_bytes
+        return (self.settings.memory_budget or default) // self.workers - self.fixed_bytes
+
     def plan_sizes(self, height: int, width: int, num_frames: int) -> tuple[int, int]:
         """(chunk, tile) from the settings, or from the memory budget where they are automatic."""
         s = self.settings
         if self.is_bicubic:
             return (s.chunk or 8), 0
-        # each worker holds its own graph and activations: the budget is shared between them
-        default = available_memory_bytes() // 2
-        if self._device_plan is not None:
-            default = self._device_plan.budget + self.fixed_bytes
-        budget = (s.memory_budget or default) // self.workers - self.fixed_bytes
+        budget = self.plan_budget()
         fixed = None if s.chunk is None else (min(s.chunk, num_frames) if s.chunk else 0)
         if fixed and fixed <= s.chunk_overlap:
             fixed = min(num_frames, s.chunk_overlap + 1)

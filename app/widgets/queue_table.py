@@ -93,6 +93,8 @@ class QueueItem:
     # "pausing" or "cancelling": asked for, but the job still finishes its chunk in progress (minutes on a CPU)
     pending: str = ""
     frame_range: FrameRange | None = None  # the part to upscale (in/out on the preview's slider); None: all
+    time_estimate: str = ""  # "about 3 h 10 min" once the engine knows this model and plan here; "" not yet
+    time_estimate_tip: str = ""  # the plan and measurement behind it, or why there is none yet
 
     @property
     def name(self) -> str:
@@ -168,14 +170,15 @@ def human_time(seconds: float | None) -> str:
 class QueueModel(QAbstractTableModel):
     """The queue in order; rows are items, columns what the table shows."""
 
-    COLUMNS = ("Name", "Resolution", "Frames", "Duration", "Est. size", "Status")
-    NAME, RESOLUTION, FRAMES, DURATION, SIZE, STATUS = range(6)
+    COLUMNS = ("Name", "Resolution", "Frames", "Duration", "Est. size", "Est. time", "Status")
+    NAME, RESOLUTION, FRAMES, DURATION, SIZE, TIME, STATUS = range(7)
     TIPS = (
         "Input file or frame folder",
         "Input size → output size (x4)",
         "Number of frames in the input",
         "Length of the input",
         "Rough size of the output file for the chosen codec and CRF",
+        "How long the job will take on this machine, from a short measurement of its model and plan",
         "Where the job stands; failed jobs show the reason",
     )
 
@@ -279,7 +282,7 @@ class QueueModel(QAbstractTableModel):
             return self._text(it, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(it, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.FRAMES, self.DURATION, self.SIZE):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.FRAMES, self.DURATION, self.SIZE, self.TIME):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.DecorationRole and col == self.STATUS:
             return _status_icon(it.status)
@@ -305,6 +308,8 @@ class QueueModel(QAbstractTableModel):
             return human_time(info.duration)
         if col == self.SIZE:
             return "≈ " + human_size(estimate_output_bytes(info, it.prefs, it.frames_total))
+        if col == self.TIME:
+            return it.time_estimate or "–"
         return status_text(it)
 
     def _tooltip(self, it: QueueItem, col: int) -> str:
@@ -315,6 +320,8 @@ class QueueModel(QAbstractTableModel):
             return it.message or status_text(it)
         if col == self.SIZE:
             return "Rough estimate; the real size depends on the picture content"
+        if col == self.TIME:
+            return it.time_estimate_tip or self.TIPS[col]
         if col in (self.FRAMES, self.DURATION) and it.frame_range is not None:
             r, fps = it.frame_range, float(it.info.fps)
             return (
@@ -457,7 +464,7 @@ class QueueTable(QTableView):
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QueueModel.NAME, QHeaderView.ResizeMode.Stretch)
-        for col in (QueueModel.RESOLUTION, QueueModel.FRAMES, QueueModel.DURATION, QueueModel.SIZE):
+        for col in (QueueModel.RESOLUTION, QueueModel.FRAMES, QueueModel.DURATION, QueueModel.SIZE, QueueModel.TIME):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.STATUS, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(QueueModel.STATUS, self.fontMetrics().horizontalAdvance("Running 100% · 99.9 fps") + 48)

@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 
 from ..settings import CODECS, DEINTERLACE_MODES, ENCODER_PRESETS, LOSSY_CODECS, JobPrefs
 
-# What each model costs, from docs/performance.md (2-core CPU, 640x360 input); the queue shows each
-# job's own estimate once a calibration for its plan is cached (vrt_engine.estimate).
+# What each model costs, in plain figures: tiny's time per frame from `bench/workers_speed.py --workers 2`
+# (2-core CPU, 10.56 s per 640x360 frame, issue 23), REDS's work from its FLOPs per forward (about 1,100
+# GFLOP against tiny's 16 on 6x64x64 frames). The queue's "Est. time" column gives each job's own time on
+# this machine once its model and plan were measured (vrt_engine.estimate).
 MODEL_LABELS = {
-    "tiny": "Built-in tiny (about 40 s per 640x360 frame on 2 CPU cores)",
-    "reds_6f": "REDS, 6 frames (paper; about 8x tiny's time per frame)",
-    "reds_16f": "REDS, 16 frames (paper; slower than 6 frames, more memory)",
+    "tiny": "Built-in tiny (smallest; about 10 s per 640x360 frame on 2 CPU cores)",
+    "reds_6f": "REDS, 6 frames (paper; about 70x tiny's work per frame)",
+    "reds_16f": "REDS, 16 frames (paper; more work and memory than 6 frames)",
     "bicubic": "Bicubic only (no model; instant)",
 }
 DEINTERLACE_LABELS = {
