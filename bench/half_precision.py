@@ -22,11 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MICRO = dict(
-    upscale=4, img_size=[2, 64, 64], window_size=[2, 8, 8], depths=[2] * 7 + [2, 2], indep_reconsts=[8],
-    embed_dims=[8] * 7 + [12, 12], num_heads=[2] * 9, pa_frames=2, deformable_groups=2, num_feat=8,
-    spynet_skip_levels=2,
-)  # fmt: skip
+sys.path.insert(0, str(ROOT / "bench"))
+from parity import MICRO  # noqa: E402  (bench/ is no package)
+
 CHOICES = {
     "all_float16": ("layer_norm",),
     "softmax": ("layer_norm", "softmax"),
@@ -37,21 +35,27 @@ CHOICES = {
 }
 
 
-def half_error(arch, x: np.ndarray, float32_parts, precision: str = "float16", seed: int = 0) -> dict:
-    """RMSE and max abs error of `arch` in `precision` with `float32_parts` against float32, same weights."""
+def half_errors(arch, x: np.ndarray, choices: dict, precision: str = "float16", seed: int = 0) -> dict:
+    """{choice: RMSE, max abs error, seconds} of `arch` in `precision` with each choice's float32 parts
+    against float32; the same weights (MindSpore's seed) for all, float32 run once."""
     import mindspore as ms
 
     from vrt_engine.model import ACCELERATOR_FORM, build_model
     from vrt_engine.model.precision import set_precision
 
-    ms.set_seed(seed)
-    net = build_model(arch, form=ACCELERATOR_FORM)
-    ref = net(ms.Tensor(x)).asnumpy()
-    set_precision(net, precision, float32_parts)
-    start = time.perf_counter()
-    y = net(ms.Tensor(x)).astype(ms.float32).asnumpy()
-    err = y - ref
-    return dict(rmse=float(np.sqrt(np.mean(err**2))), max_abs=float(np.abs(err).max()), seconds=time.perf_counter() - start)
+    def fresh():
+        ms.set_seed(seed)
+        return build_model(arch, form=ACCELERATOR_FORM)
+
+    ref = fresh()(ms.Tensor(x)).asnumpy()
+    results = {}
+    for name, parts in choices.items():
+        net = set_precision(fresh(), precision, parts)
+        start = time.perf_counter()
+        err = net(ms.Tensor(x)).astype(ms.float32).asnumpy() - ref
+        seconds = time.perf_counter() - start
+        results[name] = dict(rmse=float(np.sqrt(np.mean(err**2))), max_abs=float(np.abs(err).max()), seconds=seconds)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     x = np.random.default_rng(1).random((1, args.frames, 3, args.size, args.size), dtype=np.float32)
     print(f"{args.model} 1x{args.frames}x3x{args.size}x{args.size}, float16 vs float32 (CPU, accelerator form)")
     print(f"{'choice':12} {'float32 parts':40} {'RMSE':>9} {'max|err|':>9} {'s':>6}")
-    for name in args.choices:
+    for name in args.choices:  # one at a time, so each line shows as it is measured
         parts = CHOICES[name] or FLOAT32_PARTS
-        r = half_error(arch, x, parts)
+        r = half_errors(arch, x, {name: parts})[name]
         print(f"{name:12} {','.join(parts):40} {r['rmse']:9.2e} {r['max_abs']:9.2e} {r['seconds']:6.1f}", flush=True)
     return 0
 

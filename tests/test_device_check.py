@@ -24,6 +24,11 @@ def test_device_check_dry_run_writes_every_step_to_its_json(tmp_path):
     for key in ("alignment_parity_float32", "alignment_parity_float16", "job"):
         assert results[key]["ok"], results[key]
     assert results["alignment_parity_float16"]["rmse"] <= 2e-3
+    # the whole accelerator form against the stored CPU outputs (bench/parity.py dump-cpu)
+    for precision, bound in (("float32", 1e-4), ("float16", 2e-3)):
+        parity = results[f"model_parity_micro_{precision}"]
+        assert parity["form"] == "accelerator" and parity["precision"] == precision
+        assert parity["ok"] and 0 < parity["rmse"] <= bound, parity
     assert results["forward_micro"]["steady_s"] > 0 and results["forward_micro"]["peak_bytes"] > 0
     assert results["training"]["finite"] and len(results["training"]["losses"]) == 1
     assert "alignment_parity_float16" in proc.stdout  # the table

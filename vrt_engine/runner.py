@@ -282,7 +282,6 @@ class Runner:
         import mindspore as ms
 
         from . import load_model
-
         from .model.precision import set_precision
 
         net = load_model(self.model_name)
