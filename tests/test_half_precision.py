@@ -56,6 +56,14 @@ def _errors(choices: dict) -> dict:
     out = {}
     for name, parts in choices.items():
         y = set_precision(fresh(), "float16", parts)(x)
-        assert y.dtype == ms.float32  # the output head and its residual add are float32
+        assert y.dtype == (ms.float32 if "output" in parts else ms.float16)
         out[name] = float(np.sqrt(np.mean((y.astype(ms.float32).asnumpy() - ref) ** 2)))
     return out
+
+
+def test_float16_budget_is_within_2e_3_of_float32_and_no_worse_than_all_float16_on_the_micro_model():
+    # all float16 but the layer norms (the CPU has no float16 LayerNorm, so that part cannot be measured)
+    errors = _errors({"all_float16": ("layer_norm",), "budget": FLOAT32_PARTS})
+    assert 0 < errors["budget"] <= 2e-3, errors  # > 0: it really ran in half precision
+    # measured (bench/half_precision.py): 1.51e-3 against 1.52e-3; the float16 body dominates either way
+    assert errors["budget"] <= errors["all_float16"] * 1.001, errors
