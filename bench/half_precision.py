@@ -30,7 +30,6 @@ CHOICES = {
     "softmax": ("layer_norm", "softmax"),
     "flow": ("layer_norm", "flow"),
     "alignment": ("layer_norm", "alignment"),
-    "output": ("layer_norm", "output"),
     "budget": None,  # precision.FLOAT32_PARTS
 }
 

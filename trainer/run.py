@@ -174,8 +174,8 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     arch = _arch(cfg)
     amp = _use_amp(cfg)
     if amp:
-        # float16 by part (vrt_engine.model.precision, as inference): layer norms, softmax, SpyNet and the
-        # output head stay float32; in place, parameters float32 and names unchanged, so checkpoints stay
+        # float16 by part (vrt_engine.model.precision, as inference): layer norms, softmax and SpyNet stay
+        # float32; in place, parameters float32 and names unchanged, so checkpoints stay
         # model files. ms.amp's "O1" rewrites the model's source and fails on VRT (MindSpore 2.10).
         set_precision(model, "float16")
     model.set_train(True)

@@ -223,8 +223,7 @@ class Runner:
         import mindspore as ms
 
         padded, ph, pw = pad_for_model(clip, int(np.lcm(self.window[1], self.window[2])))
-        # float32 in: in half precision the cells cast their own inputs (model.precision), the input
-        # frames and the output's residual stay float32
+        # float32 in: in half precision the cells cast their own inputs (model.precision)
         x = ms.Tensor(np.ascontiguousarray(padded, dtype=np.float32))
         start = time.perf_counter()
         try:

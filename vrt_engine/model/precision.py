@@ -3,7 +3,7 @@ need float32 kept there.
 
 Why per part: a whole network cast to float16 rounds every intermediate to 11 bits, and some parts
 amplify that (softmax over large scores, layer norms' variance, optical flow used as sampling
-positions in pixels, the output's residual add). Each part is a set of cells; MindSpore's
+positions in pixels). Each part is a set of cells; MindSpore's
 Cell.to_float casts a cell's inputs (parameters included) to the type, so the whole network is set to
 half precision first and the kept parts back to float32 after. The choice of FLOAT32_PARTS was
 measured against float32 on the CPU (bench/half_precision.py, docs/performance.md).
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-PARTS = ("layer_norm", "softmax", "flow", "alignment", "output")
+PARTS = ("layer_norm", "softmax", "flow", "alignment")
 # layer_norm: every nn.LayerNorm (MindSpore's CPU has no float16 LayerNorm: also what makes CPU runs go);
 # softmax: the attention softmax (its scale is applied to q before the product, as the reference does);
 # flow: SpyNet (flows are sampling positions in pixels); alignment: the flow-guided deformable
-# convolutions (offsets, masks, sampling); output: the upsampling head and the final residual add.
-FLOAT32_PARTS = ("layer_norm", "softmax", "flow", "output")
+# convolutions (offsets, masks, sampling). Not a part: the upsampling head and the output's residual add
+# (VRT._upscaled calls its convolutions by .frames, not as cells, so Cell.to_float cannot reach them; they
+# run in the network's precision and the runner casts the output to float32).
+FLOAT32_PARTS = ("layer_norm", "softmax", "flow")
 
 
 def part_cells(net, part: str) -> list:
@@ -36,9 +38,6 @@ def part_cells(net, part: str) -> list:
         return [net.spynet]
     if part == "alignment":
         return [c for _, c in net.cells_and_names() if isinstance(c, FlowGuidedDeformConv)]
-    if part == "output":
-        names = ("conv_before_upsample", "upsample", "conv_last")
-        return [getattr(net, n) for n in names if hasattr(net, n)]
     raise ValueError(f"precision part: expected one of {', '.join(PARTS)}, got '{part}'")
 
 
