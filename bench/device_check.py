@@ -5,9 +5,12 @@
 
 Steps: the device listing (with any 'present but unusable' line); the accelerator form against the stored
 output of the authors' deformable alignment (tests/data/align_pa6_groups4.npz, made by
-`bench/parity.py dump-align`) in float32 and float16 (bound: RMSE <= 2e-3); steady forward time and peak
-device memory of tiny and reds_6f (random weights) at the authors' test size; a 60-frame clip with sound
-through vrt-upscale; a few training iterations of the 001 recipe's model at its crop size and batch.
+`bench/parity.py dump-align`) in float32 and float16 (bound: RMSE <= 2e-3); the whole accelerator form
+against stored CPU float32 outputs (tests/data/cpu_forward_{micro,tiny}.npz, made by `bench/parity.py
+dump-cpu`) in float32 and float16 with model/precision.py's per-part budget (dry run: micro only);
+steady forward time and peak device memory of tiny and reds_6f (random weights) at the authors' test
+size; a 60-frame clip with sound through vrt-upscale; a few training iterations of the 001 recipe's
+model at its crop size and batch.
 Everything is printed as one table and written to OUT_DIR/device_check.json: send us that file.
 """
 
@@ -27,11 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ALIGN_DATA = ROOT / "tests" / "data" / "align_pa6_groups4.npz"
 HALF_RMSE_BOUND = 2e-3
-MICRO = dict(
-    upscale=4, img_size=[2, 64, 64], window_size=[2, 8, 8], depths=[2] * 7 + [2, 2], indep_reconsts=[8],
-    embed_dims=[8] * 7 + [12, 12], num_heads=[2] * 9, pa_frames=2, deformable_groups=2, num_feat=8,
-    spynet_skip_levels=2,
-)  # fmt: skip
+sys.path.insert(0, str(ROOT / "bench"))
+from parity import MICRO, stored_cpu_error  # noqa: E402  (bench/ is no package)
 
 
 def _peak_bytes(ms, on_cpu: bool) -> int:
@@ -69,6 +69,15 @@ def step_alignment_parity(results: dict, ms) -> None:
         rmse = float(np.sqrt(np.mean(err**2)))
         bound = 1e-5 if dtype_name == "float32" else HALF_RMSE_BOUND
         results[f"alignment_parity_{dtype_name}"] = dict(rmse=rmse, max_abs=float(np.abs(err).max()), ok=rmse <= bound)
+
+
+def step_model_parity(results: dict, dry: bool) -> None:
+    """The whole accelerator form against the stored CPU float32 outputs, in float32 and float16."""
+    from vrt_engine.model import ACCELERATOR_FORM
+
+    for name in ("micro",) if dry else ("micro", "tiny"):
+        for precision in ("float32", "float16"):
+            results[f"model_parity_{name}_{precision}"] = stored_cpu_error(name, ACCELERATOR_FORM, precision)
 
 
 def step_forward(results: dict, ms, dry: bool) -> None:
@@ -184,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = [
         ("devices", lambda: step_devices(results)),
         ("alignment_parity", lambda: step_alignment_parity(results, ms)),
+        ("model_parity", lambda: step_model_parity(results, args.cpu_dry_run)),
         ("forward", lambda: step_forward(results, ms, args.cpu_dry_run)),
         ("job", lambda: step_job(results, out_dir, args.cpu_dry_run)),
         ("training", lambda: step_training(results, ms, args.cpu_dry_run)),

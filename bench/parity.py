@@ -16,6 +16,15 @@ alone (DCNv2PackFlowGuided, width 24, pa_frames 6, 4 deformable groups) with ran
 its output; tests/test_alignment_parity.py compares ours with it:
 
   python bench/parity.py dump-align --vrt-repo /path/to/VRT --out tests/data/align_pa6_groups4.npz
+
+`check --form accelerator` runs our model in the accelerator form (plain convolutions, fused deformable
+convolution) instead of the CPU form. `dump-cpu` stores our own whole-model outputs for
+bench/device_check.py (a device has no torch): the micro model (random weights from numpy's seed 0,
+seeded_weights) and the built-in tiny model, CPU form, float32, eager, on a 1x2x3x64x64 input from seed 2;
+`check-cpu` runs a form and precision against them (float32: RMSE <= 1e-4; float16: RMSE <= 2e-3):
+
+  python bench/parity.py dump-cpu                  # writes tests/data/cpu_forward_{micro,tiny}.npz
+  python bench/parity.py check-cpu --form accelerator --precision float16
 """
 
 from __future__ import annotations
@@ -28,6 +37,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MICRO = dict(
+    upscale=4, img_size=[2, 64, 64], window_size=[2, 8, 8], depths=[2] * 7 + [2, 2], indep_reconsts=[8],
+    embed_dims=[8] * 7 + [12, 12], num_heads=[2] * 9, pa_frames=2, deformable_groups=2, num_feat=8,
+    spynet_skip_levels=2,
+)  # fmt: skip
+CPU_REFS = {name: ROOT / "tests" / "data" / f"cpu_forward_{name}.npz" for name in ("micro", "tiny")}
+# RMSE on [0, 1]; float32 as `check`: the forms' nearest-neighbour warps (flow_warp_nearest4) may pick
+# another pixel where flows differ by rounding, which random weights make a few 1e-5
+STORED_BOUNDS = {"float32": 1e-4, "float16": 2e-3, "bfloat16": 8e-3}
 
 SMALL = dict(
     upscale=4,
@@ -147,11 +168,96 @@ def dump_align(args: argparse.Namespace) -> None:
     print(f"{args.out}: out {tuple(y.shape)}, mean |out| {y.abs().mean():.3f}", flush=True)
 
 
+def seeded_weights(net, seed: int = 0) -> None:
+    """Every parameter from numpy's generator in name order: the same weights on any machine and device
+    (MindSpore's initialisers need not agree between devices), without storing them."""
+    import mindspore as ms
+
+    rng = np.random.default_rng(seed)
+    for name, p in net.parameters_and_names():
+        shape = tuple(p.shape)
+        noise = rng.standard_normal(shape).astype(np.float32)
+        if name.endswith("gamma"):
+            value = 1.0 + 0.02 * noise
+        elif len(shape) == 1 or name.endswith("relative_position_bias_table"):
+            value = 0.02 * noise  # as MindSpore's and the reference's initialisers (larger: float16 drifts)
+        else:
+            value = noise / np.sqrt(np.prod(shape[1:]))
+        if "conv_offset" in name:
+            value = 0.02 * value  # learned offsets of a small fraction of a pixel
+        elif "spynet" in name:
+            value = 0.3 * value  # flows of about a pixel, sampling inside the frame (as `dump`)
+        p.set_data(ms.Tensor(value.astype(np.float32)))
+
+
+def dump_cpu(args: argparse.Namespace) -> None:
+    import mindspore as ms
+
+    from vrt_engine import load_model
+    from vrt_engine.devices import Device, activate
+    from vrt_engine.model import CPU_FORM, build_model, config_to_dict, set_form
+
+    activate(Device("cpu"))
+    for name in args.cases:
+        net = build_model(MICRO, form=CPU_FORM) if name == "micro" else load_model(name)
+        if name == "micro":
+            seeded_weights(net)
+        set_form(net, CPU_FORM)
+        x = np.random.default_rng(2).random((1, 2, 3, 64, 64), dtype=np.float32)
+        arrays = {"x": x, "out": net(ms.Tensor(x)).asnumpy(), "arch": np.array(json.dumps(config_to_dict(net.cfg)))}
+        if name != "micro":
+            arrays["model"] = np.array(name)  # the built-in weights
+        np.savez_compressed(CPU_REFS[name], **arrays)
+        print(f"{CPU_REFS[name]}: out {arrays['out'].shape}, mean |out| {np.abs(arrays['out']).mean():.3f}")
+
+
+def stored_cpu_error(name: str, form: str, precision: str) -> dict:
+    """Our model in `form` and `precision` against its stored CPU float32 output (dump-cpu)."""
+    import mindspore as ms
+
+    from vrt_engine import load_model
+    from vrt_engine.model import build_model, set_form
+    from vrt_engine.model.precision import set_precision
+
+    ref = np.load(CPU_REFS[name])
+    if "model" in ref:
+        net = load_model(str(ref["model"]))
+    else:
+        net = build_model(json.loads(str(ref["arch"])))
+        seeded_weights(net)
+    set_precision(set_form(net, form), precision)
+    start = time.perf_counter()
+    y = net(ms.Tensor(ref["x"])).astype(ms.float32).asnumpy()
+    err = y - ref["out"]
+    rmse = float(np.sqrt(np.mean(err**2)))
+    return dict(
+        form=form, precision=precision, rmse=rmse, max_abs=float(np.abs(err).max()),
+        seconds=round(time.perf_counter() - start, 1), ok=rmse <= STORED_BOUNDS[precision],
+    )  # fmt: skip
+
+
+def check_cpu(args: argparse.Namespace) -> int:
+    from vrt_engine.devices import Device, activate
+
+    activate(Device("cpu"))
+    worst = 0
+    for name in args.cases:
+        r = stored_cpu_error(name, args.form, args.precision)
+        worst |= not r["ok"]
+        print(
+            f"{name}: {r['form']} form, {r['precision']}: RMSE {r['rmse']:.2e} max|err| {r['max_abs']:.2e} "
+            f"({r['seconds']} s) -> {'PASS' if r['ok'] else 'FAIL'}",
+            flush=True,
+        )
+    return worst
+
+
 def check(args: argparse.Namespace) -> int:
     out = Path(args.out)
     import mindspore as ms
 
     from vrt_engine import load_model
+    from vrt_engine.model import set_form
 
     worst = 0
     for name in args.cases:
@@ -167,7 +273,7 @@ def check(args: argparse.Namespace) -> int:
             + ["--overwrite"],
             check=True,
         )
-        model = load_model(ckpt)
+        model = set_form(load_model(ckpt), args.form)
         x = np.load(out / f"{name}_in.npy")
         ref = np.load(out / f"{name}_out.npy")
         start = time.perf_counter()
@@ -181,7 +287,7 @@ def check(args: argparse.Namespace) -> int:
         residual = float(np.abs(ref).mean())
         print(
             f"{name}: shape {tuple(x.shape)} RMSE {rmse:.2e} max|err| {max_abs:.2e} "
-            f"(mean |out| {residual:.3f}) ours {seconds:.1f} s -> {'PASS' if ok else 'FAIL'}",
+            f"(mean |out| {residual:.3f}) ours ({args.form} form) {seconds:.1f} s -> {'PASS' if ok else 'FAIL'}",
             flush=True,
         )
     return worst
@@ -197,6 +303,13 @@ def main() -> int:
     c = sub.add_parser("check")
     c.add_argument("--out", required=True)
     c.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    c.add_argument("--form", default="cpu", choices=["cpu", "accelerator"], help="our model's form (model/forms.py)")
+    dc = sub.add_parser("dump-cpu")
+    dc.add_argument("--cases", nargs="+", default=list(CPU_REFS), choices=list(CPU_REFS))
+    cc = sub.add_parser("check-cpu")
+    cc.add_argument("--cases", nargs="+", default=list(CPU_REFS), choices=list(CPU_REFS))
+    cc.add_argument("--form", default="accelerator", choices=["cpu", "accelerator"])
+    cc.add_argument("--precision", default="float32", choices=list(STORED_BOUNDS))
     a = sub.add_parser("dump-align")
     a.add_argument("--vrt-repo", required=True)
     a.add_argument("--out", required=True)
@@ -207,6 +320,11 @@ def main() -> int:
     if args.cmd == "dump":
         dump(args)
         return 0
+    if args.cmd == "dump-cpu":
+        dump_cpu(args)
+        return 0
+    if args.cmd == "check-cpu":
+        return check_cpu(args)
     return check(args)
 
 

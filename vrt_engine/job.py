@@ -341,6 +341,12 @@ class JobRunner:
                 state.reduce(k, used)
                 state.save(work)
                 warn(f"out of memory with {tile or 'whole-frame'} tiles; {used}-pixel tiles from frame {plan[k][0]} on")
+            elif len(state.tiles) == 1 and k + 1 < len(plan):  # the first chunk measured the device's real peak
+                better = runner.corrected_tile(info.height, info.width, info.frame_count, state.chunk, tile)
+                if better != tile:  # kept from the next chunk on, and on resume (a re-planned state has 2 entries)
+                    state.reduce(k + 1, better)
+                    state.save(work)
+                    emit(LogLine(f"measured memory: {better or 'whole-frame'} tiles from frame {plan[k + 1][0]} on"))
             return out.transpose(0, 3, 1, 2)[None]
 
         start_time = time.monotonic()

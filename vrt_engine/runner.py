@@ -97,6 +97,7 @@ class Runner:
         self._compiled: Callable | None = None
         self._half = False
         self._device_plan = None  # device_memory.DevicePlan on a GPU/Ascend
+        self._replan = False  # the first call corrected the device plan: the job may take a new tile
         self._pool: WorkerPool | None = None
         self.workers = 1  # model calls that run side by side
         self.model_seconds = 0.0  # time spent inside the network (or the bicubic baseline), for overhead figures
@@ -118,6 +119,7 @@ class Runner:
 
         from . import load_model
         from .devices import activate, parse_device
+        from .model.precision import set_precision
         from .models_dir import resolve_model
 
         resolve_model(model)  # a missing model is reported before any device is touched
@@ -158,7 +160,7 @@ class Runner:
             self.bytes_per_pixel_frame = self._device_plan.bytes_per_pixel_frame
             self.fixed_bytes = self._device_plan.fixed_bytes
         if self._half:
-            net.to_float(ms.float16)
+            set_precision(net, "float16")
         self._model = net
         self._compiled = ms.jit(net.construct) if self.settings.graph else net
         cores = usable_cores()
@@ -186,13 +188,17 @@ class Runner:
             default = self._device_plan.budget + self.fixed_bytes
         return (self.settings.memory_budget or default) // self.workers - self.fixed_bytes
 
-    def plan_sizes(self, height: int, width: int, num_frames: int) -> tuple[int, int]:
-        """(chunk, tile) from the settings, or from the memory budget where they are automatic."""
+    def plan_sizes(self, height: int, width: int, num_frames: int, chunk: int | None = None) -> tuple[int, int]:
+        """(chunk, tile) from the settings, or from the memory budget where they are automatic.
+
+        `chunk` fixes the chunk (a job re-planning its tile keeps the chunk it started with)."""
         s = self.settings
         if self.is_bicubic:
             return (s.chunk or 8), 0
         budget = self.plan_budget()
         fixed = None if s.chunk is None else (min(s.chunk, num_frames) if s.chunk else 0)
+        if chunk is not None:
+            fixed = chunk
         if fixed and fixed <= s.chunk_overlap:
             fixed = min(num_frames, s.chunk_overlap + 1)
         auto_chunk, auto_tile = tiling.auto_tile(
@@ -208,7 +214,7 @@ class Runner:
             fixed_chunk=fixed,
             workers=self.workers,
         )
-        chunk = s.chunk if s.chunk is not None else auto_chunk
+        chunk = fixed if chunk is not None else (s.chunk if s.chunk is not None else auto_chunk)
         tile = s.tile if s.tile is not None else auto_tile
         chunk = min(chunk, num_frames) if chunk else 0
         if chunk and chunk <= s.chunk_overlap:
@@ -221,9 +227,8 @@ class Runner:
         import mindspore as ms
 
         padded, ph, pw = pad_for_model(clip, int(np.lcm(self.window[1], self.window[2])))
+        # float32 in: in half precision the cells cast their own inputs (model.precision)
         x = ms.Tensor(np.ascontiguousarray(padded, dtype=np.float32))
-        if self._half:
-            x = x.astype(ms.float16)
         start = time.perf_counter()
         try:
             y = self._call_compiled(x)
@@ -234,15 +239,28 @@ class Runner:
             y = self._model(x).asnumpy()
         self._count_call(time.perf_counter() - start)
         if self._device_plan is not None and not self._device_plan.corrected:
-            from .device_memory import device_peak_bytes
-
             self._device_plan.correct(
-                int(np.prod(padded.shape[:2]) * padded.shape[-2] * padded.shape[-1]), device_peak_bytes()
+                int(np.prod(padded.shape[:2]) * padded.shape[-2] * padded.shape[-1]), self._measured_peak()
             )
             self.bytes_per_pixel_frame = self._device_plan.bytes_per_pixel_frame  # later plan_sizes calls use it
+            self._replan = self._device_plan.corrected
         y = y.astype(np.float32, copy=False)
         h, w = clip.shape[-2] * self.scale, clip.shape[-1] * self.scale
         return y[..., :h, :w]
+
+    def _measured_peak(self) -> int:
+        """The device's peak memory so far (MindSpore's statistics): the first call's real cost."""
+        from .device_memory import device_peak_bytes
+
+        return device_peak_bytes()
+
+    def corrected_tile(self, height: int, width: int, num_frames: int, chunk: int, tile: int) -> int:
+        """The tile the corrected device plan gives for this chunk length, once after the first call
+        corrected it (an automatic tile only); otherwise `tile`. The job keeps it for the rest."""
+        if not self._replan or self.settings.tile is not None:
+            return tile
+        self._replan = False
+        return self.plan_sizes(height, width, num_frames, chunk)[1]
 
     def _call_compiled(self, x) -> np.ndarray:
         """One model call; this process's first graph goes through the graph cache (vrt_engine.graph_cache)."""
@@ -267,10 +285,11 @@ class Runner:
         import mindspore as ms
 
         from . import load_model
+        from .model.precision import set_precision
 
         net = load_model(self.model_name)
         if self._half:
-            net.to_float(ms.float16)
+            set_precision(net, "float16")
         self._model = net
         return ms.jit(net.construct)
 

@@ -161,6 +161,13 @@ def head_gather_indices(windows: int, n: int, heads: int, mutual: bool) -> tuple
     return split.reshape(-1).astype(np.int32), merge.reshape(-1).astype(np.int32)
 
 
+class Softmax(nn.Cell):
+    """Softmax over the last axis as a cell of its own, so precision.py can keep it in float32."""
+
+    def construct(self, x: Tensor) -> Tensor:
+        return ops.softmax(x, axis=-1)
+
+
 class WindowAttention(nn.Cell):
     """Multi-head self attention in a window, plus mutual attention between its two frames if enabled.
 
@@ -191,6 +198,7 @@ class WindowAttention(nn.Cell):
         # q @ k^T without materialising k^T: a transposed copy costs more than the product (bench/op_speed.py)
         self.scores = ops.BatchMatMul(transpose_b=True)
         self.weighted = ops.BatchMatMul()
+        self.softmax = Softmax()
         self.accel = False  # forms.set_form: heads split by reshape/transpose, masks added by broadcasting
 
     def _qkv_plain(self, linear: nn.Cell, x: Tensor, mutual: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -235,7 +243,7 @@ class WindowAttention(nn.Cell):
         if mask is not None:
             shape = attn.shape
             attn = self._add(attn.reshape((-1, mask.shape[1]) + shape[1:]), mask).reshape(shape)
-        return ops.softmax(attn, axis=-1)
+        return self.softmax(attn)
 
     def _self_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
         b, n, _ = x.shape

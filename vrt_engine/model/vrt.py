@@ -306,4 +306,4 @@ class VRT(nn.Cell):
         n, d, c, h, w = x.shape
         frames = x_lq.reshape(n * d, c, x_lq.shape[3], x_lq.shape[4])
         base = ops.interpolate(frames, size=(h, w), mode="bilinear", align_corners=False)
-        return x + base.reshape(n, d, c, h, w)
+        return x + base.reshape(n, d, c, h, w).astype(x.dtype)  # the head's precision (precision.py)
