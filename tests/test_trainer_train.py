@@ -167,8 +167,7 @@ def test_graph_mode_training_compiles_both_phases(one_clip, tmp_path):
 
 
 def test_amp_skips_overflowing_steps_and_keeps_model_files(one_clip, tmp_path):
-    # Real float16 on this CPU: the trainer's per-part budget (vrt_engine.model.precision) runs convolutions and
-    # matmuls in fp16.
+    # Real float16 on this CPU: MindSpore's "auto" mixed precision runs convolutions and matmuls in fp16.
     import mindspore as ms
 
     from trainer.config import load_config
@@ -176,14 +175,13 @@ def test_amp_skips_overflowing_steps_and_keeps_model_files(one_clip, tmp_path):
     from trainer.run import build_model
     from trainer.validate import load_val_clips, validate
     from vrt_engine import load_model
-    from vrt_engine.model.precision import set_precision
 
     recipe = micro_recipe(tmp_path / "r.yaml", one_clip, tmp_path / "amp", fix_iter=0, amp="on",
                           loss_scale=2.0**40)
     cfg = load_config(recipe)
     ms.set_context(mode=ms.PYNATIVE_MODE)
     ms.set_device("CPU")
-    model = set_precision(build_model(cfg, print), "float16")
+    model = ms.amp.auto_mixed_precision(build_model(cfg, print), "auto")
     names = [n for n, _ in model.parameters_and_names()]
     step = TrainStep(model, cfg, amp=True)
     from trainer.data.train_clips import TrainClips

@@ -140,7 +140,6 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     import mindspore as ms
 
     from vrt_engine.model.layers import DropPath
-    from vrt_engine.model.precision import set_precision
 
     from .data.train_clips import TrainClips, batches, make_dataset
     from .validate import load_val_clips, validate
@@ -160,10 +159,9 @@ def train(cfg: Config, resume: str | None = None) -> dict:
     arch = _arch(cfg)
     amp = _use_amp(cfg)
     if amp:
-        # float16 by part (vrt_engine.model.precision, as inference): layer norms, softmax and SpyNet stay
-        # float32; in place, parameters float32 and names unchanged, so checkpoints stay
-        # model files. ms.amp's "O1" rewrites the model's source and fails on VRT (MindSpore 2.10).
-        set_precision(model, "float16")
+        # "auto": fp16 per primitive (convolutions, matmuls), in place, parameter names unchanged, so
+        # checkpoints stay model files. "O1" rewrites the model's source and fails on VRT (MindSpore 2.10).
+        model = ms.amp.auto_mixed_precision(model, "auto")
     model.set_train(True)
     step = TrainStep(model, cfg, world.size, amp=amp)
 
