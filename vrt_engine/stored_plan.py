@@ -13,7 +13,6 @@ the estimate no longer applies.
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -108,18 +107,6 @@ def stored_sizes(runner: Runner, path: str | Path, height: int, width: int, fram
         return None
 
 
-def call_bytes(runner: Runner, height: int, width: int, frames: int, chunk: int, tile: int) -> float:
-    """Memory of one model call of a plan, as the planner counts it (tiling.auto_tile's model):
-    bytes per pixel-frame x frames x the patch, rounded up to the window."""
-    _, wh, ww = tiling.window3(runner.window)
-
-    def patch(size: int, window: int) -> int:
-        padded = math.ceil(size / window) * window
-        return padded if tile == 0 else min(math.ceil(min(tile, size) / window) * window, padded)
-
-    return runner.bytes_per_pixel_frame * (chunk or frames) * patch(height, wh) * patch(width, ww)
-
-
 def plan_for(runner: Runner, path: str | Path, height: int, width: int, frames: int) -> JobPlan:
     """The job's sizes: an estimate's stored plan while it fits the memory budget now, else a new plan."""
     s = runner.settings
@@ -131,7 +118,9 @@ def plan_for(runner: Runner, path: str | Path, height: int, width: int, frames: 
         return JobPlan(*now, FROM_MEMORY)
     if stored == now:
         return JobPlan(*now, FROM_ESTIMATE)
-    need, budget = call_bytes(runner, height, width, frames, *stored), runner.plan_budget()
+    chunk, tile = stored
+    need = tiling.call_memory(height, width, chunk or frames, tile, runner.bytes_per_pixel_frame, runner.window)
+    budget = runner.plan_budget()
     if need <= budget:
         return JobPlan(*stored, FROM_ESTIMATE)
     return JobPlan(

@@ -366,6 +366,17 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def call_memory(
+    height: int, width: int, frames: int, tile: int, bytes_per_pixel_frame: float, window_size: WindowSize = (6, 8, 8)
+) -> float:
+    """Peak memory of one model call on ``frames`` frames in ``tile`` tiles (0: the whole frame), by the
+    planner's memory model (see :func:`auto_tile`): bytes per pixel-frame x frames x the patch."""
+    _, wh, ww = window3(window_size)
+    th = _patch(height, _round_up(height, wh), wh, tile)
+    tw = _patch(width, _round_up(width, ww), ww, tile)
+    return bytes_per_pixel_frame * frames * th * tw
+
+
 def auto_tile(
     height: int,
     width: int,
@@ -415,8 +426,7 @@ def auto_tile(
         chunks = [min(num_frames, chunk_overlap + 1)]
 
     def memory(frames: int, tile: int) -> float:
-        th, tw = _patch(height, hp, wh, tile), _patch(width, wp, ww, tile)
-        return bytes_per_pixel_frame * frames * th * tw
+        return call_memory(height, width, frames, tile, bytes_per_pixel_frame, window_size)
 
     plans = []
     for chunk in chunks:
