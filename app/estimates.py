@@ -36,20 +36,16 @@ class EstimateResult:
     tip: str
 
 
-def estimate_key(settings: JobSettings) -> tuple:
-    """What decides a job's time estimate."""
+def plan_key(settings: JobSettings) -> tuple:
+    """What decides a job's plan and its time per frame (not which frames: a range only scales it)."""
     s = settings
-    return (
-        *runner_key(s),
-        s.tile,
-        s.chunk,
-        s.tile_overlap,
-        s.chunk_overlap,
-        s.memory_budget,
-        s.deinterlace,
-        s.start,
-        s.end,
-    )
+    return (*runner_key(s), s.tile, s.chunk, s.tile_overlap, s.chunk_overlap, s.memory_budget, s.deinterlace)
+
+
+def estimate_key(settings: JobSettings) -> tuple:
+    """What decides a job's time estimate: its plan and its range."""
+    s = settings
+    return (*plan_key(s), s.start, s.end, s.duration)
 
 
 class Pending:

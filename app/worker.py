@@ -47,7 +47,7 @@ from vrt_engine.job import (
 )
 from vrt_engine.runner import Runner
 
-from .estimates import EstimateRequest, EstimateResult, Pending, estimate_key, job_estimate
+from .estimates import EstimateRequest, EstimateResult, Pending, estimate_key, job_estimate, plan_key
 
 # Files a dropped folder is searched for (single files are always probed, whatever their name).
 VIDEO_SUFFIXES = frozenset(
@@ -234,7 +234,7 @@ class EngineWorker(QObject):
         self._runner = JobRunner(CountingRunner)
         self._previews = previews
         self._estimates = estimates or Pending()
-        self._active_estimate_key: tuple | None = None  # estimate_key of the running job
+        self._active_plan_key: tuple | None = None  # estimates.plan_key of the running job
         self._ready: set[tuple[str, str]] = set()  # (model, device) already loaded and compiled once
         # preview_key of the job running now (None when idle); read from the UI thread, hence one plain value
         self.active_key: tuple | None = None
@@ -258,7 +258,7 @@ class EngineWorker(QObject):
             adapter(Cancelled(resumable=job.work_dir.exists()))
             return
         self.active_key = preview_key(job.settings)
-        self._active_estimate_key = estimate_key(job.settings)
+        self._active_plan_key = plan_key(job.settings)
         reported = 0  # the last pause request said to have taken effect
 
         def between_chunks(runner: Runner) -> None:
@@ -278,7 +278,7 @@ class EngineWorker(QObject):
             return
         finally:
             self.active_key = None
-            self._active_estimate_key = None
+            self._active_plan_key = None
         if isinstance(event, Finished):
             self._ready.add((job.settings.model, job.settings.device))
 
@@ -292,10 +292,10 @@ class EngineWorker(QObject):
     def _serve_waiting_estimates(self, runner: Runner) -> None:
         """Between a job's chunks: known estimates for jobs with the running job's settings (its runner as
         it is; a measurement, or other settings, wait until the engine is free)."""
-        key = self._active_estimate_key
+        key = self._active_plan_key
 
-        def same_plan(r: EstimateRequest) -> bool:  # the range does not change the plan
-            return not r.calibrate and estimate_key(r.settings)[:-2] == (key or ())[:-2]
+        def same_plan(r: EstimateRequest) -> bool:
+            return not r.calibrate and plan_key(r.settings) == key
 
         for request in self._estimates.take(same_plan):
             self._serve_estimate(request, runner)
