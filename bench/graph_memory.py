@@ -28,6 +28,7 @@ from mindspore import Tensor, jit, nn, ops
 CELLS = 12
 SHAPE = (6, 16, 500, 500)  # 96 MB of float32
 
+
 def sin(x):
     return ops.sin(x)
 
@@ -84,8 +85,76 @@ def unfold(x):
     return ops.unfold(x, (3, 3), padding=1)[:, :16].reshape(x.shape)
 
 
-OPERATIONS = {f.__name__: f for f in (sin, mul_by_constant, div_by_constant, div_by_tensor, gelu, gelu_as_products,
-                                       reciprocal, split_and_concat, flip, grid_sample, transpose, conv2d, unfold)}
+SQUARE = Tensor(np.full((16, 16), 0.05, np.float32))
+BIAS = Tensor(np.full((16,), 0.1, np.float32))
+GAMMA, BETA = Tensor(np.ones((16,), np.float32)), Tensor(np.zeros((16,), np.float32))
+ROWS = Tensor(np.random.default_rng(0).permutation(SHAPE[0] * SHAPE[2] * SHAPE[3] * SHAPE[1] // 16).astype(np.int64))
+
+
+def matmul(x):
+    return ops.matmul(x.reshape(-1, 16), SQUARE).reshape(x.shape)
+
+
+def batch_matmul(x):
+    weights = ops.tile(SQUARE.reshape(1, 16, 16), (x.size // 4000, 1, 1))
+    return ops.BatchMatMul()(x.reshape(-1, 250, 16), weights).reshape(x.shape)
+
+
+def bias_add(x):
+    return ops.bias_add(x, BIAS)
+
+
+def tile(x):
+    return ops.tile(x[:, :8], (1, 2, 1, 1))
+
+
+def layer_norm(x):
+    return ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1)(x.reshape(-1, 16), GAMMA, BETA)[0].reshape(x.shape)
+
+
+def gather_rows(x):
+    return ops.gather(x.reshape(-1, 16), ROWS, 0).reshape(x.shape)
+
+
+def softmax(x):
+    return ops.softmax(x, -1)
+
+
+def erf(x):
+    return ops.erf(x)
+
+
+def maximum(x):
+    return ops.maximum(x, x * 0.5)
+
+
+OPERATIONS = {
+    f.__name__: f
+    for f in (
+        sin,
+        mul_by_constant,
+        div_by_constant,
+        div_by_tensor,
+        gelu,
+        gelu_as_products,
+        reciprocal,
+        split_and_concat,
+        flip,
+        grid_sample,
+        transpose,
+        conv2d,
+        unfold,
+        matmul,
+        batch_matmul,
+        bias_add,
+        tile,
+        layer_norm,
+        gather_rows,
+        softmax,
+        erf,
+        maximum,
+    )
+}
 
 
 class Block(nn.Cell):

@@ -31,8 +31,9 @@ def base_tree(commit: str) -> Path:
     sha = full.stdout.strip()
     tree = Path("/tmp") / f"vrt-base-{sha[:10]}"
     if not (tree / "vrt_engine").is_dir():
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), sha], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), sha], check=True, capture_output=True
+        )
     return tree
 
 
