@@ -8,12 +8,16 @@ each operation runs in a fresh process and its peak resident memory is printed. 
 it no longer needs stays near 1 GB whatever the chain's length; one that keeps everything grows by two to
 four such tensors per cell. Why it matters: the model avoids the operations that pin memory where it
 can (no Div: `vrt_engine/model/layers.py` gelu), and the runner sizes tiles for the ones it cannot avoid
-(Transpose, Im2Col), `vrt_engine/runner.py` GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM.
+(Transpose, Im2Col), `vrt_engine/runner.py` GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM. "pool peak MB" is
+MindSpore's own memory pool (MS_DEV_RUNTIME_CONF=memory_statistics): it stays at two to four tensors for
+every operation, so what grows is held outside the pool, by the kernels (measured 2026-12-07, issue 23).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import resource
 import subprocess
 import sys
@@ -23,6 +27,7 @@ from mindspore import Tensor, jit, nn, ops
 
 CELLS = 12
 SHAPE = (6, 16, 500, 500)  # 96 MB of float32
+
 
 def sin(x):
     return ops.sin(x)
@@ -69,12 +74,87 @@ def transpose(x):
     return x.transpose(0, 1, 3, 2)
 
 
+WEIGHT = Tensor(np.full((16, 16, 3, 3), 0.01, np.float32))
+
+
+def conv2d(x):
+    return ops.conv2d(x, WEIGHT, pad_mode="pad", padding=1)
+
+
 def unfold(x):
     return ops.unfold(x, (3, 3), padding=1)[:, :16].reshape(x.shape)
 
 
-OPERATIONS = {f.__name__: f for f in (sin, mul_by_constant, div_by_constant, div_by_tensor, gelu, gelu_as_products,
-                                       reciprocal, split_and_concat, flip, grid_sample, transpose, unfold)}
+SQUARE = Tensor(np.full((16, 16), 0.05, np.float32))
+BIAS = Tensor(np.full((16,), 0.1, np.float32))
+GAMMA, BETA = Tensor(np.ones((16,), np.float32)), Tensor(np.zeros((16,), np.float32))
+ROWS = Tensor(np.random.default_rng(0).permutation(SHAPE[0] * SHAPE[2] * SHAPE[3] * SHAPE[1] // 16).astype(np.int64))
+
+
+def matmul(x):
+    return ops.matmul(x.reshape(-1, 16), SQUARE).reshape(x.shape)
+
+
+def batch_matmul(x):
+    weights = ops.tile(SQUARE.reshape(1, 16, 16), (x.size // 4000, 1, 1))
+    return ops.BatchMatMul()(x.reshape(-1, 250, 16), weights).reshape(x.shape)
+
+
+def bias_add(x):
+    return ops.bias_add(x, BIAS)
+
+
+def tile(x):
+    return ops.tile(x[:, :8], (1, 2, 1, 1))
+
+
+def layer_norm(x):
+    return ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1)(x.reshape(-1, 16), GAMMA, BETA)[0].reshape(x.shape)
+
+
+def gather_rows(x):
+    return ops.gather(x.reshape(-1, 16), ROWS, 0).reshape(x.shape)
+
+
+def softmax(x):
+    return ops.softmax(x, -1)
+
+
+def erf(x):
+    return ops.erf(x)
+
+
+def maximum(x):
+    return ops.maximum(x, x * 0.5)
+
+
+OPERATIONS = {
+    f.__name__: f
+    for f in (
+        sin,
+        mul_by_constant,
+        div_by_constant,
+        div_by_tensor,
+        gelu,
+        gelu_as_products,
+        reciprocal,
+        split_and_concat,
+        flip,
+        grid_sample,
+        transpose,
+        conv2d,
+        unfold,
+        matmul,
+        batch_matmul,
+        bias_add,
+        tile,
+        layer_norm,
+        gather_rows,
+        softmax,
+        erf,
+        maximum,
+    )
+}
 
 
 class Block(nn.Cell):
@@ -116,12 +196,14 @@ def main() -> None:
         print(measure(args.one))
         return
     print(f"{CELLS} cells, each x + f(x) on a {SHAPE} float32 tensor (96 MB), one compiled graph, CPU")
-    print(f"{'f(x)':18} {'peak MB':>8}")
+    print(f"{'f(x)':18} {'peak MB':>8} {'pool peak MB':>12}")
     for name in args.ops:
-        done = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True)
-        lines = done.stdout.strip().splitlines()
-        peak = lines[-1] if done.returncode == 0 and lines else f"failed ({done.returncode})"
-        print(f"{name:18} {peak:>8}", flush=True)
+        env = dict(os.environ, MS_DEV_RUNTIME_CONF="memory_statistics:True")
+        done = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, env=env)
+        lines = [line for line in done.stdout.splitlines() if line.strip().isdigit()]
+        peak = lines[-1].strip() if done.returncode == 0 and lines else f"failed ({done.returncode})"
+        pool = re.search(r"dynamic memory pool .*?peak used mem:(\d+)M", done.stdout + done.stderr)
+        print(f"{name:18} {peak:>8} {pool.group(1) if pool else '?':>12}", flush=True)
 
 
 if __name__ == "__main__":
