@@ -10,7 +10,8 @@ four such tensors per cell. Why it matters: the model avoids the operations that
 can (no Div: `vrt_engine/model/layers.py` gelu), and the runner sizes tiles for the ones it cannot avoid
 (Transpose, Im2Col), `vrt_engine/runner.py` GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM. "pool peak MB" is
 MindSpore's own memory pool (MS_DEV_RUNTIME_CONF=memory_statistics): it stays at two to four tensors for
-every operation, so what grows is held outside the pool, by the kernels (measured 2026-12-07, issue 23).
+every operation but unfold (its im2col output is nine), so what grows is held outside the pool, by the
+kernels (measured 2026-12-07, issue 23).
 """
 
 from __future__ import annotations

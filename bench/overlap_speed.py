@@ -1,6 +1,6 @@
 """Seconds per frame, model pixels per output pixel and peak memory: this tree against an older commit.
 
-    .venv/bin/python bench/overlap_speed.py                      # tiny, 640x360, 2 workers, against 5f89a16
+    .venv/bin/python bench/overlap_speed.py                      # tiny, 640x360, 2 workers, against HEAD~1
     .venv/bin/python bench/overlap_speed.py --base main --rounds 2 --size 320x180
 
 Issue 23's proof: the automatic plan of the built-in model on a long 640x360 video, for this change
@@ -27,7 +27,12 @@ ROOT = HERE.parent
 
 def base_tree(commit: str) -> Path:
     """A worktree of ``commit`` under /tmp, made once and reused."""
-    full = subprocess.run(["git", "-C", str(ROOT), "rev-parse", commit], capture_output=True, text=True, check=True)
+    full = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     sha = full.stdout.strip()
     tree = Path("/tmp") / f"vrt-base-{sha[:10]}"
     if not (tree / "vrt_engine").is_dir():
@@ -52,10 +57,14 @@ def main() -> None:
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the frames")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--base", default="5f89a16", help="the commit to compare with")
+    parser.add_argument("--base", default="HEAD~1", help="the commit to compare with (default: the one before)")
     parser.add_argument("--rounds", type=int, default=1, help="pairs of rows (this, base)")
     args = parser.parse_args()
-    trees = {"this": ROOT, "base": base_tree(args.base)}
+    try:
+        trees = {"this": ROOT, "base": base_tree(args.base)}
+    except subprocess.CalledProcessError as error:  # an unknown commit: one line, not a traceback
+        why = f"not a commit of {ROOT}, or its worktree could not be made (git exit {error.returncode})"
+        parser.error(f"--base {args.base}: {why}")
     print(f"model {args.model}, {args.size}, {args.workers} workers, automatic plan; base {args.base}: {trees['base']}")
     print(f"{'tree':>5} {'chunk':>5} {'tile':>5} {'tiles':>5} {'work':>5} {'first s':>8} {'s/frame':>8} {'peak GB':>8}")
     results: dict[str, list[float]] = {"this": [], "base": []}
