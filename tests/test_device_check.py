@@ -18,12 +18,9 @@ def test_device_check_dry_run_writes_every_step_to_its_json(tmp_path):
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     results = json.loads((tmp_path / "out" / "device_check.json").read_text())
-    # Known finding (2026-12-07): the micro model with bench/parity.py's seeded weights drifts to RMSE 4e-2
-    # in float16 on the CPU (the budget gives 1.5e-3 with MindSpore's initialisers, test_half_precision):
-    # recorded as not ok; any other failing check fails this test.
     bad = [k for k, v in results.items() if isinstance(v, dict) and v.get("ok") is False]
-    assert bad in ([], ["model_parity_micro_float16"]), results
-    assert proc.returncode == (1 if bad else 0), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert bad == [], results
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert results["devices"][0] == "cpu" and results["dry_run"] is True
     assert not [k for k in results if k.endswith("_error")], results
     for key in ("alignment_parity_float32", "alignment_parity_float16", "job"):
@@ -34,7 +31,7 @@ def test_device_check_dry_run_writes_every_step_to_its_json(tmp_path):
         parity = results[f"model_parity_micro_{precision}"]
         assert parity["form"] == "accelerator" and parity["precision"] == precision
         assert 0 < parity["rmse"] < 1 and parity["ok"] == (parity["rmse"] <= {"float32": 1e-4}.get(precision, 2e-3))
-    assert results["model_parity_micro_float32"]["ok"], results["model_parity_micro_float32"]
+    assert results["model_parity_micro_float16"]["rmse"] <= 2e-3  # the budget on the CPU (bench/parity.py)
     assert results["forward_micro"]["steady_s"] > 0 and results["forward_micro"]["peak_bytes"] > 0
     assert results["training"]["finite"] and len(results["training"]["losses"]) == 1
     assert "alignment_parity_float16" in proc.stdout  # the table
