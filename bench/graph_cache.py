@@ -62,8 +62,12 @@ def main() -> None:
             for name in ("cold", "warm"):
                 out = str(Path(folder) / f"{model}-{name}.npy")
                 cmd = [sys.executable, __file__, "--shape", *map(str, args.shape), "--one", str(path), out]
-                result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+                result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                if result.returncode:  # one line, e.g. killed for memory (-9), not a traceback
+                    tail = (result.stderr.strip().splitlines() or [""])[-1]
+                    raise SystemExit(f"{model} {name}: the child exited with {result.returncode} {tail}")
                 runs.append(json.loads(result.stdout.strip().splitlines()[-1]) | {"out": out})
+                print(f"{model} {name}: first call {runs[-1]['first_s']:.1f} s ({runs[-1]['cache']})", flush=True)
             cold, warm = runs
             same = np.array_equal(np.load(cold["out"]), np.load(warm["out"]))
             print(
