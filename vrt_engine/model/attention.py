@@ -14,7 +14,18 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import TruncatedNormal, initializer
 
-from .layers import DropPath, GegluMlp, add_tiled, constant, dense, gather_rows, layer_norm, zero_pad
+from .layers import (
+    DropPath,
+    GegluMlp,
+    add_tiled,
+    channels_first,
+    channels_last,
+    constant,
+    dense,
+    gather_rows,
+    layer_norm,
+    zero_pad,
+)
 
 Window = tuple[int, int, int]
 MASK_VALUE = -100.0
@@ -263,7 +274,7 @@ class WindowAttention(nn.Cell):
         """
         b, n, _ = x.shape
         pos = ops.tile(self.position_bias, (1, 2, 1))
-        q, k, v = self._heads(self.qkv_mut, x + pos, True)
+        q, k, v = self._heads(self.qkv_mut, self._add(x, pos), True)
         half = (-1, n // 2, self.dim // self.num_heads)
         attn = self.scores(q.reshape(half), k.reshape(half))
         attn = attn.reshape(b, self.num_heads, 2, n // 2, n // 2)
@@ -370,6 +381,7 @@ class TMSAG(nn.Cell):
                 for i in range(depth)
             ]
         )
+        self.accel = False  # forms.set_form: layout by Transpose (the CPU form avoids it, layers.transpose_last)
 
     def construct(self, x: Tensor) -> Tensor:
         _, _, d, h, w = x.shape
@@ -380,10 +392,10 @@ class TMSAG(nn.Cell):
         mask = mutual_mask = None
         if len(self.blocks) > 1:
             mask, mutual_mask = (constant(m) for m in attention_masks(dp, hp, wp, window, shift))
-        x = x.transpose(0, 2, 3, 4, 1)
+        x = x.transpose(0, 2, 3, 4, 1) if self.accel else channels_last(x)
         for block in self.blocks:
             x = block(x, mask, mutual_mask)
-        return x.transpose(0, 4, 1, 2, 3)
+        return x.transpose(0, 4, 1, 2, 3) if self.accel else channels_first(x)
 
 
 class RTMSA(nn.Cell):
@@ -402,6 +414,10 @@ class RTMSA(nn.Cell):
         super().__init__()
         self.residual_group = TMSAG(dim, depth, num_heads, window, False, mlp_ratio, qkv_bias, drop_path)
         self.linear = dense(dim, dim)
+        self.accel = False  # forms.set_form: the linear layer between Transposes
 
     def construct(self, x: Tensor) -> Tensor:
-        return x + self.linear(self.residual_group(x).transpose(0, 4, 2, 3, 1)).transpose(0, 4, 2, 3, 1)
+        y = self.residual_group(x)
+        if self.accel:
+            return x + self.linear(y.transpose(0, 4, 2, 3, 1)).transpose(0, 4, 2, 3, 1)
+        return x + channels_first(self.linear(channels_last(y)))
