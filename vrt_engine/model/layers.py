@@ -69,7 +69,7 @@ def conv2d_gathered(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     out_channels, _, kh, _ = weight.shape
     rows = transpose_last(x.reshape(n, c, h * w)).reshape(-1, c)
     rows = ops.cat((rows, ops.zeros((1, c), x.dtype)))
-    cols = gather_rows(rows, neighbourhood_rows(n, h, w, kh), c).reshape(n, h * w, kh * kh * c)
+    cols = gather_by(rows, neighbourhood_index(n, h, w, kh), c).reshape(n, h * w, kh * kh * c)
     taps = weight.transpose(0, 2, 3, 1).reshape(1, out_channels, kh * kh * c)
     out = _PRODUCT_B_TRANSPOSED(ops.tile(taps, (n, 1, 1)), cols)
     return ops.bias_add(out, bias).reshape(n, out_channels, h, w)
@@ -117,17 +117,15 @@ def swap_axes12(x: Tensor) -> Tensor:
     """(N, A, B, *S) -> (N, B, A, *S) by one row gather (rows of prod(S) values), not Transpose."""
     n, a, b = x.shape[0], x.shape[1], x.shape[2]
     row = x.size // (n * a * b)
-    order = _swapped_rows(n, a, b)
-    return gather_rows(x, order, row).reshape((n, b, a) + x.shape[3:])
+    order = swapped_index(n, a, b)
+    return gather_by(x, order, row).reshape((n, b, a) + x.shape[3:])
 
 
-@lru_cache(maxsize=64)
 def _swapped_rows(n: int, a: int, b: int) -> np.ndarray:
     """Row order taking (n, a, b) rows to (n, b, a)."""
     return np.arange(n * a * b, dtype=np.int64).reshape(n, a, b).transpose(0, 2, 1).reshape(-1)
 
 
-@lru_cache(maxsize=32)
 def neighbourhood_rows(n: int, h: int, w: int, kernel: int) -> np.ndarray:
     """Row index of every pixel's kernel x kernel neighbours in (N*H*W) rows, ordered (n, y, x, dy, dx).
 
@@ -152,9 +150,34 @@ def conv2d_rows(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     n, h, w, c = x.shape
     out_channels, _, kh, _ = weight.shape
     rows = ops.cat((x.reshape(-1, c), ops.zeros((1, c), x.dtype)))
-    cols = gather_rows(rows, neighbourhood_rows(n, h, w, kh), c).reshape(n * h * w, kh * kh * c)
+    cols = gather_by(rows, neighbourhood_index(n, h, w, kh), c).reshape(n * h * w, kh * kh * c)
     out = ops.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(kh * kh * c, out_channels))
     return ops.bias_add(out, bias).reshape(n, h, w, out_channels)
+
+
+def conv2d_taps(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """conv2d_rows one kernel position at a time: a row gather and a MatMul per position, summed.
+
+    The same products as conv2d_rows without its im2col matrix (kernel*kernel times the input), which
+    was most of the compiled model's memory-pool peak at the upsampler's full-size layers. Values agree
+    with conv2d_rows to float32 rounding (the sum runs in another order).
+    """
+    n, h, w, c = x.shape
+    out_channels, _, kh, _ = weight.shape
+    rows = ops.cat((x.reshape(-1, c), ops.zeros((1, c), x.dtype)))
+    taps = weight.transpose(2, 3, 1, 0).reshape(kh * kh, c, out_channels)
+    out = ops.matmul(gather_by(rows, tap_index(n, h, w, kh, 0), c), taps[0])
+    for tap in range(1, kh * kh):
+        # ops.depend: gather this position only once the sum so far exists, so that one position's
+        # gathered rows are alive at a time (the graph would otherwise gather them all first)
+        picked = gather_by(ops.depend(rows, out), tap_index(n, h, w, kh, tap), c)
+        out = out + ops.matmul(picked, taps[tap])
+    return ops.bias_add(out, bias).reshape(n, h, w, out_channels)
+
+
+def tap_rows(n: int, h: int, w: int, kernel: int, tap: int) -> np.ndarray:
+    """neighbourhood_rows' column for one kernel position (tap = dy * kernel + dx)."""
+    return np.ascontiguousarray(neighbourhood_rows(n, h, w, kernel).reshape(-1, kernel * kernel)[:, tap])
 
 
 def pixel_shuffle_rows(x: Tensor, factor: int) -> Tensor:
@@ -163,10 +186,9 @@ def pixel_shuffle_rows(x: Tensor, factor: int) -> Tensor:
     given the weight and bias of shuffle_channel_order."""
     n, h, w, c = x.shape
     r = factor
-    return gather_rows(x, _shuffled_rows(n, h, w, r), c // (r * r)).reshape(n, h * r, w * r, c // (r * r))
+    return gather_by(x, shuffled_index(n, h, w, r), c // (r * r)).reshape(n, h * r, w * r, c // (r * r))
 
 
-@lru_cache(maxsize=32)
 def _shuffled_rows(n: int, h: int, w: int, r: int) -> np.ndarray:
     """Row order taking (n, h, w, i, j) rows of C channels to (n, h, i, w, j), i.e. to (N, rH, rW) pixels."""
     return np.arange(n * h * w * r * r, dtype=np.int64).reshape(n, h, w, r, r).transpose(0, 1, 3, 2, 4).reshape(-1)
@@ -196,6 +218,29 @@ def add_tiled(x: Tensor, y: Tensor) -> Tensor:
 def gather_rows(x: Tensor, index: np.ndarray, row: int) -> Tensor:
     """The rows of `row` values of x (flattened) picked by a host-made index, as one flat (rows, row) tensor."""
     return ops.gather(x.reshape(-1, row), constant(index, np.int32), 0)
+
+
+def gather_by(x: Tensor, index: Tensor, row: int) -> Tensor:
+    """gather_rows with an index already made a tensor (by a cached_constant builder)."""
+    return ops.gather(x.reshape(-1, row), index, 0)
+
+
+def cached_constant(builder, dtype=np.int32):
+    """`builder` (host arrays from shapes) wrapped to return its array as one cached tensor.
+
+    Why: a graph constant made from an array the host also keeps (an lru_cache of numpy arrays, as
+    the index builders had) costs two copies for the graph's life, and the per-pixel indices of row
+    gathers grow with the tile (measured with 12 chained gathers of 92 MB indices: about two copies
+    each that way, one this way). Call sites with the same shapes share the one tensor. The cache is
+    bounded, as the numpy caches were: graphs of other tile sizes evict older entries.
+    """
+
+    @lru_cache(maxsize=48)
+    def cached(*args) -> Tensor:
+        return constant(builder(*args), dtype)
+
+    cached.__doc__ = f"{builder.__name__}(*args) as a cached {np.dtype(dtype).name} tensor."
+    return cached
 
 
 def _conv_parameters(cell: nn.Cell, shape: tuple[int, ...], fan_in: int) -> None:
@@ -304,7 +349,7 @@ class SpaceToChannels(nn.Cell):
             x = x.reshape(n, c, d, h, 2, w, 2)  # n c d h dh w dw
             x = x.transpose(0, 2, 3, 5, 6, 4, 1)  # n d h w dw dh c
             return x.reshape(n, d, h, w, 4 * c)
-        return gather_rows(channels_last(x), _space_to_channel_rows(n * d, h, w), c).reshape(n, d, h, w, 4 * c)
+        return gather_by(channels_last(x), space_to_channel_index(n * d, h, w), c).reshape(n, d, h, w, 4 * c)
 
 
 class ChannelsToSpace(nn.Cell):
@@ -321,17 +366,15 @@ class ChannelsToSpace(nn.Cell):
             x = x.reshape(n, 2, 2, c, d, h, w)  # n dw dh c d h w
             x = x.transpose(0, 4, 5, 2, 6, 1, 3)  # n d h dh w dw c
             return x.reshape(n, d, 2 * h, 2 * w, c)
-        return gather_rows(channels_last(x), _channel_to_space_rows(n * d, h, w), c).reshape(n, d, 2 * h, 2 * w, c)
+        return gather_by(channels_last(x), channel_to_space_index(n * d, h, w), c).reshape(n, d, 2 * h, 2 * w, c)
 
 
-@lru_cache(maxsize=32)
 def _space_to_channel_rows(frames: int, h: int, w: int) -> np.ndarray:
     """Row order taking (frames, h, dh, w, dw) pixels to (frames, h, w, dw, dh)."""
     ids = np.arange(frames * 4 * h * w, dtype=np.int64).reshape(frames, h, 2, w, 2)
     return ids.transpose(0, 1, 3, 4, 2).reshape(-1)
 
 
-@lru_cache(maxsize=32)
 def _channel_to_space_rows(frames: int, h: int, w: int) -> np.ndarray:
     """Row order taking (frames, h, w, dw, dh) rows of C channels to (frames, h, dh, w, dw)."""
     ids = np.arange(frames * h * w * 4, dtype=np.int64).reshape(frames, h, w, 2, 2)
@@ -459,3 +502,11 @@ def zero_pad(x: Tensor, axis: int, before: int, after: int) -> Tensor:
     if after:
         parts.append(ops.zeros(x.shape[:axis] + (after,) + x.shape[axis + 1 :], x.dtype))
     return ops.cat(parts, axis=axis) if len(parts) > 1 else x
+
+
+neighbourhood_index = cached_constant(neighbourhood_rows)
+tap_index = cached_constant(tap_rows)
+swapped_index = cached_constant(_swapped_rows)
+shuffled_index = cached_constant(_shuffled_rows)
+space_to_channel_index = cached_constant(_space_to_channel_rows)
+channel_to_space_index = cached_constant(_channel_to_space_rows)

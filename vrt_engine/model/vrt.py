@@ -28,6 +28,7 @@ from .layers import (
     channels_last,
     constant,
     conv2d_rows,
+    conv2d_taps,
     dense,
     layer_norm,
     pixel_shuffle_rows,
@@ -312,8 +313,8 @@ class VRT(nn.Cell):
             y = pixel_shuffle_rows(conv2d_rows(y, weight, ops.gather(conv.bias, order, 0)), 2)
             y = self.upsample[5 * i + 4](y)
         hr = self.upsample[5 * steps]
-        y = conv2d_rows(y, hr.weight.squeeze(2), hr.bias)
-        y = conv2d_rows(y, self.conv_last.weight.squeeze(2), self.conv_last.bias)
+        y = conv2d_taps(y, hr.weight.squeeze(2), hr.bias)
+        y = conv2d_taps(y, self.conv_last.weight.squeeze(2), self.conv_last.bias)
         return channels_first(y).reshape(n, d, y.shape[3], y.shape[1], y.shape[2])
 
     def construct(self, x: Tensor) -> Tensor:
