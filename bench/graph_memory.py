@@ -7,8 +7,9 @@ A chain of 12 cells, each adding f(x) to a 96 MB tensor, is compiled with `minds
 each operation runs in a fresh process and its peak resident memory is printed. A graph that frees what
 it no longer needs stays near 1 GB whatever the chain's length; one that keeps everything grows by two to
 four such tensors per cell. Why it matters: the model avoids the operations that pin memory where it
-can (no Div: `vrt_engine/model/layers.py` gelu), and the runner sizes tiles for the ones it cannot avoid
-(Transpose, Im2Col), `vrt_engine/runner.py` GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM. "pool peak MB" is
+can (no Div: `vrt_engine/model/layers.py` gelu; no Transpose: transpose_by_product, layers.transpose_last;
+no broadcasting Add: layers.add_tiled), and the runner sizes tiles for what is left,
+`vrt_engine/runner.py` GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM. "pool peak MB" is
 MindSpore's own memory pool (MS_DEV_RUNTIME_CONF=memory_statistics): it stays at two to four tensors for
 every operation but unfold (its im2col output is nine), so what grows is held outside the pool, by the
 kernels (measured 2026-12-07, issue 23).
@@ -73,6 +74,22 @@ def grid_sample(x):
 
 def transpose(x):
     return x.transpose(0, 1, 3, 2)
+
+
+EYE = Tensor(np.tile(np.eye(16, dtype=np.float32)[None], (SHAPE[0], 1, 1)))
+
+
+def transpose_by_product(x):
+    """The CPU form's transpose (vrt_engine/model/layers.py transpose_last): a product with an identity."""
+    rows = x.reshape(SHAPE[0], SHAPE[1], -1)
+    return ops.BatchMatMul(transpose_a=True)(rows, EYE).reshape(x.shape)
+
+
+CHANNEL_BIAS = Tensor(np.ones((1, SHAPE[1], 1, 1), np.float32))
+
+
+def broadcast_add(x):
+    return x + CHANNEL_BIAS
 
 
 WEIGHT = Tensor(np.full((16, 16, 3, 3), 0.01, np.float32))
@@ -143,6 +160,8 @@ OPERATIONS = {
         flip,
         grid_sample,
         transpose,
+        transpose_by_product,
+        broadcast_add,
         conv2d,
         unfold,
         matmul,

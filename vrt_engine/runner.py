@@ -56,7 +56,14 @@ def available_memory_bytes() -> int:
     return 4 << 30
 
 
-GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 3300.0
+# Re-measured for tiny after issue 23's changes (no Transpose/Im2Col kernels, graph constants cached once):
+# bench/tile_memory.py --chunk 12, peak RSS 2705 / 3738 / 5983 MB at 64 / 96 / 128-pixel tiles
+# (2026-12-07), 29-46 KB per pixel-frame above the loaded model; 1500 x 24 B with the fixed part below
+# covers them by 5 / 32 / 32 %. Wider models were not re-measured: they keep the figure from before
+# (reds_6f, 15.0 GB at 1x6x64x64), GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE.
+GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 1500.0
+GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE = 3300.0
+MEMORY_MEASURED_WIDTH = 24  # the widest model GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM was measured on
 GRAPH_FIXED_BYTES = 1_200_000_000
 EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM = 1400.0
 EAGER_FIXED_BYTES = 600_000_000
@@ -145,8 +152,12 @@ class Runner:
         # graph mode 2.38 GB at 1x6x64x64 and 6.34 GB at 1x6x128x128 (54 KB per pixel-frame above 1.06 GB),
         # reds_6f (width 180) 15.0 GB at 1x6x64x64; eager: tiny 1.1 and 3.3 GB, reds_6f 3.7 GB. The
         # constants cover all of them with a margin (graph mode keeps intermediates alive).
-        per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if self.settings.graph else EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
-        self.bytes_per_pixel_frame = per_width * max(*cfg.embed_dims, MEMORY_MIN_WIDTH)
+        width = max(*cfg.embed_dims, MEMORY_MIN_WIDTH)
+        per_width = EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
+        if self.settings.graph:
+            narrow = width <= MEMORY_MEASURED_WIDTH
+            per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if narrow else GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE
+        self.bytes_per_pixel_frame = per_width * width
         self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
         self.max_chunk = max(2 * cfg.window_size[0], 12)
         self._half = dev.half_precision

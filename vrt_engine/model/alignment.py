@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
-from .layers import LeakyReLU, add_tiled, constant, conv2d, gather_rows, zero_pad
+from .layers import LeakyReLU, add_tiled, channels_last, constant, conv2d, gather_rows, zero_pad
 from .spynet import flow_warp
 
 KERNEL = 3
@@ -213,7 +213,11 @@ def align_features(
         flows.append(_frames_to_batch(ops.cat((back_flow, fwd_flow), axis=1)))
     neighbours = [_frames_to_batch(f) for f in neighbours]
     current = _frames_to_batch(ops.cat((x[:, : d - 1], x[:, 1:]), axis=1))
-    warped = [flow_warp(f, fl.transpose(0, 2, 3, 1)) for f, fl in zip(neighbours, flows)]
+    # flows channels last: by Transpose in the accelerator form, layers.channels_last in the CPU one
+    warped = [
+        flow_warp(f, fl.transpose(0, 2, 3, 1) if deform.accel else channels_last(fl))
+        for f, fl in zip(neighbours, flows)
+    ]
     aligned = deform(ops.cat(neighbours, axis=1), warped, current, flows)
     aligned = aligned.reshape(n, 2 * (d - 1), c, h, w)
     zero = ops.zeros_like(x[:, :1])

@@ -14,7 +14,19 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import TruncatedNormal, initializer
 
-from .layers import DropPath, GegluMlp, add_tiled, constant, dense, gather_rows, layer_norm, zero_pad
+from .layers import (
+    DropPath,
+    GegluMlp,
+    add_tiled,
+    cached_constant,
+    channels_first,
+    channels_last,
+    constant,
+    dense,
+    gather_by,
+    layer_norm,
+    zero_pad,
+)
 
 Window = tuple[int, int, int]
 MASK_VALUE = -100.0
@@ -62,7 +74,6 @@ def effective_window(size: Window, window: Window, shift: Window) -> tuple[Windo
     return tuple(use_window), tuple(use_shift)
 
 
-@lru_cache(maxsize=64)
 def shift_mask_array(d: int, h: int, w: int, window: Window, shift: Window) -> np.ndarray:
     """(windows, N, N) additive mask: 0 inside one shifted region, -100 across regions."""
     labels = np.zeros((1, d, h, w, 1), np.float32)
@@ -77,7 +88,6 @@ def shift_mask_array(d: int, h: int, w: int, window: Window, shift: Window) -> n
     return np.where(diff != 0, MASK_VALUE, 0.0).astype(np.float32)
 
 
-@lru_cache(maxsize=64)
 def attention_masks(d: int, h: int, w: int, window: Window, shift: Window) -> tuple[np.ndarray, np.ndarray]:
     """The shift mask shaped to add to attention scores as they are, so no slicing runs on the device.
 
@@ -118,7 +128,6 @@ def sine_position_encoding(hw: tuple[int, int], num_pos_feats: int, temperature:
     return pos.reshape(1, hw[0] * hw[1], -1).astype(np.float32)
 
 
-@lru_cache(maxsize=64)
 def window_gather_indices(
     size: tuple[int, int, int, int], window: Window, shift: Window
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +153,6 @@ def window_gather_indices(
     return order.astype(np.int32), inverse.astype(np.int32)
 
 
-@lru_cache(maxsize=64)
 def head_gather_indices(windows: int, n: int, heads: int, mutual: bool) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (rows of one head's channels) that split a (windows, N, 3, heads) projection into
     (3, windows, heads, N) and merge (windows, heads, N) attention outputs back to (windows, N, heads).
@@ -159,6 +167,39 @@ def head_gather_indices(windows: int, n: int, heads: int, mutual: bool) -> tuple
         split = np.concatenate((queries.reshape(1, windows, heads, n), split[1:]))
     merge = np.arange(windows * heads * n, dtype=np.int64).reshape(windows, heads, n).transpose(0, 2, 1)
     return split.reshape(-1).astype(np.int32), merge.reshape(-1).astype(np.int32)
+
+
+def _window_order(size, window, shift) -> np.ndarray:
+    return window_gather_indices(size, window, shift)[0]
+
+
+def _window_inverse(size, window, shift) -> np.ndarray:
+    return window_gather_indices(size, window, shift)[1]
+
+
+def _head_split(windows, n, heads, mutual) -> np.ndarray:
+    return head_gather_indices(windows, n, heads, mutual)[0]
+
+
+def _head_merge(windows, n, heads, mutual) -> np.ndarray:
+    return head_gather_indices(windows, n, heads, mutual)[1]
+
+
+def _self_mask(d, h, w, window, shift) -> np.ndarray:
+    return attention_masks(d, h, w, window, shift)[0]
+
+
+def _mutual_mask(d, h, w, window, shift) -> np.ndarray:
+    return attention_masks(d, h, w, window, shift)[1]
+
+
+# the graph's constants, one cached tensor per shape (layers.cached_constant says why)
+window_order_index = cached_constant(_window_order)
+window_inverse_index = cached_constant(_window_inverse)
+head_split_index = cached_constant(_head_split)
+head_merge_index = cached_constant(_head_merge)
+self_mask_constant = cached_constant(_self_mask, np.float32)
+mutual_mask_constant = cached_constant(_mutual_mask, np.float32)
 
 
 class Softmax(nn.Cell):
@@ -228,15 +269,15 @@ class WindowAttention(nn.Cell):
     def _qkv(self, linear: nn.Cell, x: Tensor, mutual: bool) -> tuple[Tensor, Tensor, Tensor]:
         """q (scaled), k, v as (windows * heads, N, C/heads), split by one row gather."""
         b, n, _ = x.shape
-        split, _ = head_gather_indices(b, n, self.num_heads, mutual)
+        split = head_split_index(b, n, self.num_heads, mutual)
         head_dim = self.dim // self.num_heads
-        q, k, v = ops.split(gather_rows(linear(x), split, head_dim).reshape(3, b * self.num_heads, n, head_dim), 1)
+        q, k, v = ops.split(gather_by(linear(x), split, head_dim).reshape(3, b * self.num_heads, n, head_dim), 1)
         return q.squeeze(0) * self.scale, k.squeeze(0), v.squeeze(0)
 
     def _merge_heads(self, out: Tensor, b: int, n: int) -> Tensor:
         """(windows * heads, N, C/heads) -> (windows, N, C)."""
-        _, merge = head_gather_indices(b, n, self.num_heads, False)
-        return gather_rows(out, merge, out.shape[-1]).reshape(b, n, self.dim)
+        merge = head_merge_index(b, n, self.num_heads, False)
+        return gather_by(out, merge, out.shape[-1]).reshape(b, n, self.dim)
 
     def _masked_softmax(self, attn: Tensor, mask: Tensor | None) -> Tensor:
         """Softmax over the last axis; mask is (1, windows, 1, ..., n, n) against attn (B*windows, ...)."""
@@ -263,7 +304,7 @@ class WindowAttention(nn.Cell):
         """
         b, n, _ = x.shape
         pos = ops.tile(self.position_bias, (1, 2, 1))
-        q, k, v = self._heads(self.qkv_mut, x + pos, True)
+        q, k, v = self._heads(self.qkv_mut, self._add(x, pos), True)
         half = (-1, n // 2, self.dim // self.num_heads)
         attn = self.scores(q.reshape(half), k.reshape(half))
         attn = attn.reshape(b, self.num_heads, 2, n // 2, n // 2)
@@ -323,14 +364,15 @@ class TMSA(nn.Cell):
     def _attention_part(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
         b, d, h, w, c = x.shape
         window, shift = effective_window((d, h, w), self.window, self.shift)
-        order, inverse = window_gather_indices((b, d, h, w), window, shift)
+        order = window_order_index((b, d, h, w), window, shift)
+        inverse = window_inverse_index((b, d, h, w), window, shift)
         rows = self.norm1(x).reshape(-1, c)
-        if order.size > b * d * h * w:  # padded windows (the reference pads with zeros): one zero row
+        if order.shape[0] > b * d * h * w:  # padded windows (the reference pads with zeros): one zero row
             rows = ops.cat((rows, ops.zeros((1, c), rows.dtype)))
-        windows = gather_rows(rows, order, c).reshape(-1, window[0] * window[1] * window[2], c)
+        windows = gather_by(rows, order, c).reshape(-1, window[0] * window[1] * window[2], c)
         shifted = any(s > 0 for s in shift)
         windows = self.attn(windows, mask, mutual_mask) if shifted else self.attn(windows)
-        return self.drop_path(gather_rows(windows, inverse, c).reshape(b, d, h, w, c))
+        return self.drop_path(gather_by(windows, inverse, c).reshape(b, d, h, w, c))
 
     def construct(self, x: Tensor, mask: Tensor | None, mutual_mask: Tensor | None) -> Tensor:
         attention = self._attention_plain if self.accel else self._attention_part
@@ -370,6 +412,7 @@ class TMSAG(nn.Cell):
                 for i in range(depth)
             ]
         )
+        self.accel = False  # forms.set_form: layout by Transpose (the CPU form avoids it, layers.transpose_last)
 
     def construct(self, x: Tensor) -> Tensor:
         _, _, d, h, w = x.shape
@@ -379,11 +422,12 @@ class TMSAG(nn.Cell):
         wp = -(-w // window[2]) * window[2]
         mask = mutual_mask = None
         if len(self.blocks) > 1:
-            mask, mutual_mask = (constant(m) for m in attention_masks(dp, hp, wp, window, shift))
-        x = x.transpose(0, 2, 3, 4, 1)
+            mask = self_mask_constant(dp, hp, wp, window, shift)
+            mutual_mask = mutual_mask_constant(dp, hp, wp, window, shift)
+        x = x.transpose(0, 2, 3, 4, 1) if self.accel else channels_last(x)
         for block in self.blocks:
             x = block(x, mask, mutual_mask)
-        return x.transpose(0, 4, 1, 2, 3)
+        return x.transpose(0, 4, 1, 2, 3) if self.accel else channels_first(x)
 
 
 class RTMSA(nn.Cell):
@@ -402,6 +446,10 @@ class RTMSA(nn.Cell):
         super().__init__()
         self.residual_group = TMSAG(dim, depth, num_heads, window, False, mlp_ratio, qkv_bias, drop_path)
         self.linear = dense(dim, dim)
+        self.accel = False  # forms.set_form: the linear layer between Transposes
 
     def construct(self, x: Tensor) -> Tensor:
-        return x + self.linear(self.residual_group(x).transpose(0, 4, 2, 3, 1)).transpose(0, 4, 2, 3, 1)
+        y = self.residual_group(x)
+        if self.accel:
+            return x + self.linear(y.transpose(0, 4, 2, 3, 1)).transpose(0, 4, 2, 3, 1)
+        return x + channels_first(self.linear(channels_last(y)))

@@ -55,7 +55,77 @@ def conv2d_matmul(x: Tensor, weight: Tensor, bias: Tensor | None, padding: int) 
     return out.reshape(n, out_channels, h, w)
 
 
-@lru_cache(maxsize=32)
+def conv2d_gathered(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """Stride-1 'same' convolution of (N, C, H, W) frames for inference, without Im2Col or Transpose.
+
+    conv2d_rows' row gather on the frames turned channels last (transpose_last), then one BatchMatMul
+    with the cols as its transposed operand, which lands the output channels first. Why: MindSpore
+    2.10's CPU Im2Col (ops.unfold) and Transpose kernels keep memory outside the pool until the process
+    ends (bench/graph_memory.py), and this is also quicker than conv2d_matmul (22x34x64x64, 3x3 to 16:
+    28 against 53 ms). Values agree with conv2d_matmul to float32 rounding; training keeps
+    conv2d_matmul (conv2d_rows says why).
+    """
+    n, c, h, w = x.shape
+    out_channels, _, kh, _ = weight.shape
+    rows = transpose_last(x.reshape(n, c, h * w)).reshape(-1, c)
+    rows = ops.cat((rows, ops.zeros((1, c), x.dtype)))
+    cols = gather_by(rows, neighbourhood_index(n, h, w, kh), c).reshape(n, h * w, kh * kh * c)
+    taps = weight.transpose(0, 2, 3, 1).reshape(1, out_channels, kh * kh * c)
+    out = _PRODUCT_B_TRANSPOSED(ops.tile(taps, (n, 1, 1)), cols)
+    return ops.bias_add(out, bias).reshape(n, out_channels, h, w)
+
+
+_PRODUCT_A_TRANSPOSED = ops.BatchMatMul(transpose_a=True)
+_PRODUCT_B_TRANSPOSED = ops.BatchMatMul(transpose_b=True)
+
+
+def transpose_last(x: Tensor) -> Tensor:
+    """(B, M, K) -> (B, K, M) by one BatchMatMul with an identity matrix on the smaller side.
+
+    Exact (each output is one input times 1 plus zeros; inputs are finite). Not Transpose: MindSpore
+    2.10's CPU Transpose keeps about two tensors per kernel alive outside its memory pool, for good,
+    which made most of the compiled model's memory (bench/graph_memory.py: transpose against
+    transpose_by_product); a product with a transposed operand keeps nothing and is quicker too.
+    """
+    b, m, k = x.shape
+    if k <= m:  # (K, K) @ (M, K)^T
+        return _PRODUCT_B_TRANSPOSED(_identity(b, k, x.dtype), x)
+    return _PRODUCT_A_TRANSPOSED(x, _identity(b, m, x.dtype))  # (M, K)^T @ (M, M)
+
+
+def _identity(batch: int, size: int, dtype) -> Tensor:
+    """`batch` identity matrices of `size`, tiled (BatchMatMul wants them all) and cast to `dtype`."""
+    eye = constant(np.eye(size, dtype=np.float32)[None])
+    return ops.tile(eye, (batch, 1, 1)).astype(dtype)
+
+
+def channels_last(x: Tensor) -> Tensor:
+    """(N, C, *S) -> (N, *S, C) by transpose_last."""
+    n, c = x.shape[0], x.shape[1]
+    spatial = x.shape[2:]
+    return transpose_last(x.reshape(n, c, -1)).reshape((n,) + spatial + (c,))
+
+
+def channels_first(x: Tensor) -> Tensor:
+    """(N, *S, C) -> (N, C, *S) by transpose_last."""
+    n, c = x.shape[0], x.shape[-1]
+    spatial = x.shape[1:-1]
+    return transpose_last(x.reshape(n, -1, c)).reshape((n, c) + spatial)
+
+
+def swap_axes12(x: Tensor) -> Tensor:
+    """(N, A, B, *S) -> (N, B, A, *S) by one row gather (rows of prod(S) values), not Transpose."""
+    n, a, b = x.shape[0], x.shape[1], x.shape[2]
+    row = x.size // (n * a * b)
+    order = swapped_index(n, a, b)
+    return gather_by(x, order, row).reshape((n, b, a) + x.shape[3:])
+
+
+def _swapped_rows(n: int, a: int, b: int) -> np.ndarray:
+    """Row order taking (n, a, b) rows to (n, b, a)."""
+    return np.arange(n * a * b, dtype=np.int64).reshape(n, a, b).transpose(0, 2, 1).reshape(-1)
+
+
 def neighbourhood_rows(n: int, h: int, w: int, kernel: int) -> np.ndarray:
     """Row index of every pixel's kernel x kernel neighbours in (N*H*W) rows, ordered (n, y, x, dy, dx).
 
@@ -80,9 +150,34 @@ def conv2d_rows(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     n, h, w, c = x.shape
     out_channels, _, kh, _ = weight.shape
     rows = ops.cat((x.reshape(-1, c), ops.zeros((1, c), x.dtype)))
-    cols = gather_rows(rows, neighbourhood_rows(n, h, w, kh), c).reshape(n * h * w, kh * kh * c)
+    cols = gather_by(rows, neighbourhood_index(n, h, w, kh), c).reshape(n * h * w, kh * kh * c)
     out = ops.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(kh * kh * c, out_channels))
     return ops.bias_add(out, bias).reshape(n, h, w, out_channels)
+
+
+def conv2d_taps(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """conv2d_rows one kernel position at a time: a row gather and a MatMul per position, summed.
+
+    The same products as conv2d_rows without its im2col matrix (kernel*kernel times the input), which
+    was most of the compiled model's memory-pool peak at the upsampler's full-size layers. Values agree
+    with conv2d_rows to float32 rounding (the sum runs in another order).
+    """
+    n, h, w, c = x.shape
+    out_channels, _, kh, _ = weight.shape
+    rows = ops.cat((x.reshape(-1, c), ops.zeros((1, c), x.dtype)))
+    taps = weight.transpose(2, 3, 1, 0).reshape(kh * kh, c, out_channels)
+    out = ops.matmul(gather_by(rows, tap_index(n, h, w, kh, 0), c), taps[0])
+    for tap in range(1, kh * kh):
+        # ops.depend: gather this position only once the sum so far exists, so that one position's
+        # gathered rows are alive at a time (the graph would otherwise gather them all first)
+        picked = gather_by(ops.depend(rows, out), tap_index(n, h, w, kh, tap), c)
+        out = out + ops.matmul(picked, taps[tap])
+    return ops.bias_add(out, bias).reshape(n, h, w, out_channels)
+
+
+def tap_rows(n: int, h: int, w: int, kernel: int, tap: int) -> np.ndarray:
+    """neighbourhood_rows' column for one kernel position (tap = dy * kernel + dx)."""
+    return np.ascontiguousarray(neighbourhood_rows(n, h, w, kernel).reshape(-1, kernel * kernel)[:, tap])
 
 
 def pixel_shuffle_rows(x: Tensor, factor: int) -> Tensor:
@@ -91,10 +186,9 @@ def pixel_shuffle_rows(x: Tensor, factor: int) -> Tensor:
     given the weight and bias of shuffle_channel_order."""
     n, h, w, c = x.shape
     r = factor
-    return gather_rows(x, _shuffled_rows(n, h, w, r), c // (r * r)).reshape(n, h * r, w * r, c // (r * r))
+    return gather_by(x, shuffled_index(n, h, w, r), c // (r * r)).reshape(n, h * r, w * r, c // (r * r))
 
 
-@lru_cache(maxsize=32)
 def _shuffled_rows(n: int, h: int, w: int, r: int) -> np.ndarray:
     """Row order taking (n, h, w, i, j) rows of C channels to (n, h, i, w, j), i.e. to (N, rH, rW) pixels."""
     return np.arange(n * h * w * r * r, dtype=np.int64).reshape(n, h, w, r, r).transpose(0, 1, 3, 2, 4).reshape(-1)
@@ -126,6 +220,29 @@ def gather_rows(x: Tensor, index: np.ndarray, row: int) -> Tensor:
     return ops.gather(x.reshape(-1, row), constant(index, np.int32), 0)
 
 
+def gather_by(x: Tensor, index: Tensor, row: int) -> Tensor:
+    """gather_rows with an index already made a tensor (by a cached_constant builder)."""
+    return ops.gather(x.reshape(-1, row), index, 0)
+
+
+def cached_constant(builder, dtype=np.int32):
+    """`builder` (host arrays from shapes) wrapped to return its array as one cached tensor.
+
+    Why: a graph constant made from an array the host also keeps (an lru_cache of numpy arrays, as
+    the index builders had) costs two copies for the graph's life, and the per-pixel indices of row
+    gathers grow with the tile (measured with 12 chained gathers of 92 MB indices: about two copies
+    each that way, one this way). Call sites with the same shapes share the one tensor. The cache is
+    bounded, as the numpy caches were: graphs of other tile sizes evict older entries.
+    """
+
+    @lru_cache(maxsize=48)
+    def cached(*args) -> Tensor:
+        return constant(builder(*args), dtype)
+
+    cached.__doc__ = f"{builder.__name__}(*args) as a cached {np.dtype(dtype).name} tensor."
+    return cached
+
+
 def _conv_parameters(cell: nn.Cell, shape: tuple[int, ...], fan_in: int) -> None:
     """weight/bias named and initialised like torch's Conv layers (kaiming-uniform, fan-in bias)."""
     cell.weight = Parameter(initializer(HeUniform(math.sqrt(5)), shape), name="weight")
@@ -149,7 +266,14 @@ class Conv2d(nn.Cell):
     def construct(self, x: Tensor) -> Tensor:
         if self.accel:
             return conv2d_plain(x, self.weight, self.bias, self.padding)
+        if _gathered(self.training, self.weight.shape[-1], self.padding):
+            return conv2d_gathered(x, self.weight, self.bias)
         return conv2d_matmul(x, self.weight, self.bias, self.padding)
+
+
+def _gathered(training: bool, kernel: int, padding: int) -> bool:
+    """Whether a CPU-form convolution runs as conv2d_gathered: in inference, for 'same' kernels above 1."""
+    return not training and kernel > 1 and padding == kernel // 2
 
 
 def conv2d(in_channels: int, out_channels: int, kernel_size: int, padding: int) -> Conv2d:
@@ -175,50 +299,86 @@ class FrameConv3d(nn.Cell):
         if self.accel:
             return ops.conv3d(x, self.weight, self.bias, pad_mode="pad", padding=(0, self.padding, self.padding))
         n, c, d, h, w = x.shape
-        out = self.frames(x.transpose(0, 2, 1, 3, 4).reshape(n * d, c, h, w))
-        return out.reshape(n, d, self.out_channels, h, w).transpose(0, 2, 1, 3, 4)
+        out = self.frames(swap_axes12(x).reshape(n * d, c, h, w))
+        return swap_axes12(out.reshape(n, d, self.out_channels, h, w))
 
     def frames(self, frames: Tensor) -> Tensor:
         """The same convolution on frames already laid out as (N*D, C, H, W)."""
         if self.accel:
             return conv2d_plain(frames, self.weight.squeeze(2), self.bias, self.padding)
+        if _gathered(self.training, self.weight.shape[-1], self.padding):
+            return conv2d_gathered(frames, self.weight.squeeze(2), self.bias)
         return conv2d_matmul(frames, self.weight.squeeze(2), self.bias, self.padding)
 
 
 class ChannelsLast(nn.Cell):
     """(N, C, D, H, W) -> (N, D, H, W, C)."""
 
+    def __init__(self):
+        super().__init__()
+        self.accel = False  # forms.set_form: Transpose (the CPU form avoids it, transpose_last says why)
+
     def construct(self, x: Tensor) -> Tensor:
-        return x.transpose(0, 2, 3, 4, 1)
+        return x.transpose(0, 2, 3, 4, 1) if self.accel else channels_last(x)
 
 
 class ChannelsFirst(nn.Cell):
     """(N, D, H, W, C) -> (N, C, D, H, W)."""
 
+    def __init__(self):
+        super().__init__()
+        self.accel = False  # forms.set_form
+
     def construct(self, x: Tensor) -> Tensor:
-        return x.transpose(0, 4, 1, 2, 3)
+        return x.transpose(0, 4, 1, 2, 3) if self.accel else channels_first(x)
 
 
 class SpaceToChannels(nn.Cell):
-    """Down-reshape of a stage: (N, C, D, 2H, 2W) -> (N, D, H, W, 4C), channel order (dw, dh, c)."""
+    """Down-reshape of a stage: (N, C, D, 2H, 2W) -> (N, D, H, W, 4C), channel order (dw, dh, c).
+
+    CPU form: channels last, then one row gather of C-channel rows (transpose_last says why)."""
+
+    def __init__(self):
+        super().__init__()
+        self.accel = False  # forms.set_form
 
     def construct(self, x: Tensor) -> Tensor:
         n, c, d, h2, w2 = x.shape
         h, w = h2 // 2, w2 // 2
-        x = x.reshape(n, c, d, h, 2, w, 2)  # n c d h dh w dw
-        x = x.transpose(0, 2, 3, 5, 6, 4, 1)  # n d h w dw dh c
-        return x.reshape(n, d, h, w, 4 * c)
+        if self.accel:
+            x = x.reshape(n, c, d, h, 2, w, 2)  # n c d h dh w dw
+            x = x.transpose(0, 2, 3, 5, 6, 4, 1)  # n d h w dw dh c
+            return x.reshape(n, d, h, w, 4 * c)
+        return gather_by(channels_last(x), space_to_channel_index(n * d, h, w), c).reshape(n, d, h, w, 4 * c)
 
 
 class ChannelsToSpace(nn.Cell):
     """Up-reshape of a stage: (N, 4C, D, H, W) -> (N, D, 2H, 2W, C), channels read as (dw, dh, c)."""
 
+    def __init__(self):
+        super().__init__()
+        self.accel = False  # forms.set_form
+
     def construct(self, x: Tensor) -> Tensor:
         n, c4, d, h, w = x.shape
         c = c4 // 4
-        x = x.reshape(n, 2, 2, c, d, h, w)  # n dw dh c d h w
-        x = x.transpose(0, 4, 5, 2, 6, 1, 3)  # n d h dh w dw c
-        return x.reshape(n, d, 2 * h, 2 * w, c)
+        if self.accel:
+            x = x.reshape(n, 2, 2, c, d, h, w)  # n dw dh c d h w
+            x = x.transpose(0, 4, 5, 2, 6, 1, 3)  # n d h dh w dw c
+            return x.reshape(n, d, 2 * h, 2 * w, c)
+        return gather_by(channels_last(x), channel_to_space_index(n * d, h, w), c).reshape(n, d, 2 * h, 2 * w, c)
+
+
+def _space_to_channel_rows(frames: int, h: int, w: int) -> np.ndarray:
+    """Row order taking (frames, h, dh, w, dw) pixels to (frames, h, w, dw, dh)."""
+    ids = np.arange(frames * 4 * h * w, dtype=np.int64).reshape(frames, h, 2, w, 2)
+    return ids.transpose(0, 1, 3, 4, 2).reshape(-1)
+
+
+def _channel_to_space_rows(frames: int, h: int, w: int) -> np.ndarray:
+    """Row order taking (frames, h, w, dw, dh) rows of C channels to (frames, h, dh, w, dw)."""
+    ids = np.arange(frames * h * w * 4, dtype=np.int64).reshape(frames, h, w, 2, 2)
+    return ids.transpose(0, 1, 4, 2, 3).reshape(-1)
 
 
 class GegluMlp(nn.Cell):
@@ -342,3 +502,11 @@ def zero_pad(x: Tensor, axis: int, before: int, after: int) -> Tensor:
     if after:
         parts.append(ops.zeros(x.shape[:axis] + (after,) + x.shape[axis + 1 :], x.dtype))
     return ops.cat(parts, axis=axis) if len(parts) > 1 else x
+
+
+neighbourhood_index = cached_constant(neighbourhood_rows)
+tap_index = cached_constant(tap_rows)
+swapped_index = cached_constant(_swapped_rows)
+shuffled_index = cached_constant(_shuffled_rows)
+space_to_channel_index = cached_constant(_space_to_channel_rows)
+channel_to_space_index = cached_constant(_channel_to_space_rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from .layers import constant, conv2d, conv2d_rows
+from .layers import channels_first, channels_last, constant, conv2d, conv2d_rows
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -74,13 +74,13 @@ class BasicModule(nn.Cell):
         if self.training or self.accel:
             return self.basic_module(x)
         # inference: the same layers on channels-last frames (layers.conv2d_rows says why)
-        y = x.transpose(0, 2, 3, 1)
+        y = channels_last(x)  # not Transpose: layers.transpose_last says why
         for i in range(5):
             conv = self.basic_module[2 * i]
             y = conv2d_rows(y, conv.weight, conv.bias)
             if i < 4:
                 y = ops.relu(y)
-        return y.transpose(0, 3, 1, 2)
+        return channels_first(y)
 
 
 class SpyNet(nn.Cell):
@@ -97,6 +97,7 @@ class SpyNet(nn.Cell):
         self.basic_module = nn.CellList([BasicModule() for _ in range(finest_level + 1)])
         self.mean = constant(np.array(IMAGENET_MEAN).reshape(1, 3, 1, 1))
         self.inv_std = constant(1.0 / np.array(IMAGENET_STD).reshape(1, 3, 1, 1))
+        self.accel = False  # forms.set_form: flows to channels last by Transpose
 
     def _pyramid(self, x: Tensor) -> list[Tensor]:
         levels = [(x - self.mean) * self.inv_std]
@@ -117,7 +118,8 @@ class SpyNet(nn.Cell):
                 up = ops.pad(up, (0, 0, 0, 1), mode="replicate")
             if up.shape[3] != refs[level].shape[3]:
                 up = ops.pad(up, (0, 1, 0, 0), mode="replicate")
-            warped = flow_warp(supps[level], up.transpose(0, 2, 3, 1), padding_mode="border")
+            grid = up.transpose(0, 2, 3, 1) if self.accel else channels_last(up)
+            warped = flow_warp(supps[level], grid, padding_mode="border")
             flow = self.basic_module[level](ops.cat((refs[level], warped, up), axis=1)) + up
             if level in self.return_levels:
                 flows.append(self._resized(flow, h, w, level))

@@ -24,12 +24,16 @@ from .layers import (
     PixelShuffle,
     SpaceToChannels,
     SwapFrameAxis,
+    channels_first,
+    channels_last,
     constant,
     conv2d_rows,
+    conv2d_taps,
     dense,
     layer_norm,
     pixel_shuffle_rows,
     shuffle_channel_order,
+    swap_axes12,
 )
 from .spynet import SpyNet, flow_warp, flow_warp_nearest4
 
@@ -114,19 +118,25 @@ class Stage(nn.Cell):
         self.linear2 = dense(dim, dim)
         self.pa_deform = FlowGuidedDeformConv(dim, cfg.deformable_groups, max_residue_magnitude, cfg.pa_frames)
         self.pa_fuse = GegluMlp(dim * 3, dim * 3, dim)
+        self.accel = False  # forms.set_form: layouts by Transpose (the CPU form avoids it, layers.transpose_last)
 
-    @staticmethod
-    def _channels_residual(linear: nn.Cell, y: Tensor, x: Tensor) -> Tensor:
-        return linear(y.swapaxes(1, 4)).swapaxes(1, 4) + x
+    def _channels_residual(self, linear: nn.Cell, y: Tensor, x: Tensor) -> Tensor:
+        if self.accel:
+            return linear(y.swapaxes(1, 4)).swapaxes(1, 4) + x
+        return channels_first(linear(channels_last(y))) + x
 
     def construct(self, x: Tensor, flows_backward: list[Tensor], flows_forward: list[Tensor]) -> Tensor:
         x = self.reshape(x)
         x = self._channels_residual(self.linear1, self.residual_group1(x), x)
         x = self._channels_residual(self.linear2, self.residual_group2(x), x)
-        x = x.swapaxes(1, 2)  # N D C H W
+        x = x.swapaxes(1, 2) if self.accel else swap_axes12(x)  # N D C H W
         backward, forward = align_features(self.pa_deform, x, flows_backward, flows_forward)
-        fused = ops.cat((x, backward, forward), axis=2).transpose(0, 1, 3, 4, 2)
-        return self.pa_fuse(fused).transpose(0, 4, 1, 2, 3)
+        fused = ops.cat((x, backward, forward), axis=2)
+        if self.accel:
+            return self.pa_fuse(fused.transpose(0, 1, 3, 4, 2)).transpose(0, 4, 1, 2, 3)
+        n, d, c3, h, w = fused.shape
+        fused = channels_last(fused.reshape(n * d, c3, h, w)).reshape(n, d, h, w, c3)
+        return channels_first(self.pa_fuse(fused))
 
 
 def _upsampler(scale: int, num_feat: int) -> nn.SequentialCell:
@@ -193,13 +203,28 @@ class VRT(nn.Cell):
         forward = [f.reshape(b, n - 1, 2, h // 2**i, w // 2**i) for i, f in enumerate(forward)]
         return backward, forward
 
-    @staticmethod
-    def _chain(first: Tensor, second: Tensor) -> Tensor:
+    def _chain(self, first: Tensor, second: Tensor) -> Tensor:
         """Compose flows frame by frame: first, plus second sampled where first points. (N, T, 2, H, W)."""
         n, t, c, h, w = first.shape
         a = first.reshape(n * t, c, h, w)
         b = second.reshape(n * t, c, h, w)
-        return (a + flow_warp(b, a.transpose(0, 2, 3, 1))).reshape(n, t, c, h, w)
+        return (a + flow_warp(b, self._channels_last(a))).reshape(n, t, c, h, w)
+
+    def _channels_last(self, x: Tensor) -> Tensor:
+        """(N, C, ...) -> (N, ..., C): Transpose in the accelerator form, layers.channels_last in the CPU one."""
+        if not self.accel:
+            return channels_last(x)
+        return x.transpose(0, 2, 3, 1) if x.ndim == 4 else x.transpose(0, 2, 3, 4, 1)
+
+    def _channels_first(self, x: Tensor) -> Tensor:
+        """(N, ..., C) -> (N, C, ...), the inverse of _channels_last."""
+        if not self.accel:
+            return channels_first(x)
+        return x.transpose(0, 3, 1, 2) if x.ndim == 4 else x.transpose(0, 4, 1, 2, 3)
+
+    def _swap12(self, x: Tensor) -> Tensor:
+        """Axes 1 and 2 swapped: Transpose in the accelerator form, layers.swap_axes12 in the CPU one."""
+        return x.swapaxes(1, 2) if self.accel else swap_axes12(x)
 
     def _flows_4frames(self, forward: list[Tensor], backward: list[Tensor]) -> tuple[list, list]:
         """Flows two frames away, chained from the one-frame flows."""
@@ -234,7 +259,7 @@ class VRT(nn.Cell):
         n, d, c, h, w = x.shape
         flows = ops.cat((backward, forward), axis=1).reshape(n * 2 * (d - 1), 2, h, w)
         sources = ops.cat((x[:, 1:], x[:, : d - 1]), axis=1).reshape(n * 2 * (d - 1), c, h, w)
-        warped = flow_warp_nearest4(sources, flows.transpose(0, 2, 3, 1)).reshape(n, 2 * (d - 1), 4 * c, h, w)
+        warped = flow_warp_nearest4(sources, self._channels_last(flows)).reshape(n, 2 * (d - 1), 4 * c, h, w)
         zero = ops.zeros((n, 1, 4 * c, h, w), x.dtype)
         return ops.cat((warped[:, : d - 1], zero), axis=1), ops.cat((zero, warped[:, d - 1 :]), axis=1)
 
@@ -250,7 +275,7 @@ class VRT(nn.Cell):
         x = x + x1
         for layer in self.stage8:
             x = layer(x)
-        return self.norm(x.transpose(0, 2, 3, 4, 1)).transpose(0, 4, 1, 2, 3)
+        return self._channels_first(self.norm(self._channels_last(x)))
 
     def _upscaled(self, x: Tensor) -> Tensor:
         """conv_before_upsample, upsample and conv_last: (N, C, D, H, W) -> (N, D, C_out, sH, sW).
@@ -262,7 +287,7 @@ class VRT(nn.Cell):
         if not self.training and not self.accel:
             return self._upscaled_rows(x)
         n, c, d, h, w = x.shape
-        y = x.swapaxes(1, 2).reshape(n * d, c, h, w)
+        y = self._swap12(x).reshape(n * d, c, h, w)
         y = self.conv_before_upsample[1](self.conv_before_upsample[0].frames(y))
         steps = int(math.log2(self.upscale))
         for i in range(steps):  # each step: FrameConv3d, SwapFrameAxis, PixelShuffle, SwapFrameAxis, LeakyReLU
@@ -277,7 +302,7 @@ class VRT(nn.Cell):
         reordering of their (small) weights rather than of their (large) outputs.
         """
         n, c, d, h, w = x.shape
-        y = x.transpose(0, 2, 3, 4, 1).reshape(n * d, h, w, c)
+        y = channels_last(x).reshape(n * d, h, w, c)
         first = self.conv_before_upsample[0]
         y = self.conv_before_upsample[1](conv2d_rows(y, first.weight.squeeze(2), first.bias))
         steps = int(math.log2(self.upscale))
@@ -288,20 +313,27 @@ class VRT(nn.Cell):
             y = pixel_shuffle_rows(conv2d_rows(y, weight, ops.gather(conv.bias, order, 0)), 2)
             y = self.upsample[5 * i + 4](y)
         hr = self.upsample[5 * steps]
-        y = conv2d_rows(y, hr.weight.squeeze(2), hr.bias)
-        y = conv2d_rows(y, self.conv_last.weight.squeeze(2), self.conv_last.bias)
-        return y.reshape(n, d, y.shape[1], y.shape[2], y.shape[3]).transpose(0, 1, 4, 2, 3)
+        y = conv2d_taps(y, hr.weight.squeeze(2), hr.bias)
+        y = conv2d_taps(y, self.conv_last.weight.squeeze(2), self.conv_last.bias)
+        return channels_first(y).reshape(n, d, y.shape[3], y.shape[1], y.shape[2])
 
     def construct(self, x: Tensor) -> Tensor:
         x_lq = x
         backward, forward = self.get_flows(x)
         aligned_back, aligned_fwd = self._aligned_images(x, backward[0], forward[0])
         x = ops.cat((x, aligned_back, aligned_fwd), axis=2)
-        x = self.conv_first(x.swapaxes(1, 2))
+        if self.accel:
+            x = self.conv_first(x.swapaxes(1, 2))
+        else:  # the frames as they lie (layers.swap_axes12 says why)
+            n, d, c, h, w = x.shape
+            x = swap_axes12(self.conv_first.frames(x.reshape(n * d, c, h, w)).reshape(n, d, -1, h, w))
         features = self.forward_features(x, backward, forward)
-        x = x + self.conv_after_body(features.swapaxes(1, 4)).swapaxes(1, 4)
+        if self.accel:
+            x = x + self.conv_after_body(features.swapaxes(1, 4)).swapaxes(1, 4)
+        else:
+            x = x + channels_first(self.conv_after_body(channels_last(features)))
         if self.upscale == 1:
-            return self.conv_last(x).swapaxes(1, 2) + x_lq
+            return self._swap12(self.conv_last(x)) + x_lq
         x = self._upscaled(x)
         n, d, c, h, w = x.shape
         frames = x_lq.reshape(n * d, c, x_lq.shape[3], x_lq.shape[4])
