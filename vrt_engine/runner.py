@@ -59,8 +59,9 @@ def available_memory_bytes() -> int:
 # Re-measured for tiny after issue 23's changes (no Transpose/Im2Col kernels, graph constants cached once):
 # bench/tile_memory.py --chunk 12, peak RSS 2705 / 3738 / 5983 MB at 64 / 96 / 128-pixel tiles
 # (2026-12-07), 29-46 KB per pixel-frame above the loaded model; 1500 x 24 B with the fixed part below
-# covers them by 5 / 32 / 32 %. Wider models were not re-measured: they keep the figure from before
-# (reds_6f, 15.0 GB at 1x6x64x64), GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE.
+# covers them by 5 / 32 / 32 %. Wider models did not gain as much: reds_6f (width 180) re-measured at
+# 13989 MB for 1x6x64x64 (was 15.0 GB), 568.6 KB per pixel-frame = 3159 B x 180 (bench/tile_memory.py
+# --model REDS_6F.ckpt --chunk 6 --tiles 64, 2026-12-08), so GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE stays.
 GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 1500.0
 GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE = 3300.0
 MEMORY_MEASURED_WIDTH = 24  # the widest model GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM was measured on
