@@ -16,7 +16,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p out
-	$(BIN)/vrt-upscale assets/sample/sample.mp4 out/sample_x4.mp4 --overwrite
+	$(BIN)/vrt-upscale assets/sample/sample.mp4 -o out/sample_x4.mp4 --overwrite
 	$(BIN)/vrt-upscale assets/sample/sample.mp4 --preview-frame 12 --preview-out out/sample_compare.png
 
 lint: $(STAMP)
