@@ -259,19 +259,35 @@ def _softmax(a: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-def test_window_attention_with_mutual_part_matches_a_plain_numpy_version():
+def test_shift_codes_carry_the_shift_mask():
+    """q.k over the codes is 0 exactly where the mask is 0 and MASK_VALUE once per differing axis elsewhere."""
+    from vrt_engine.model.attention import MASK_VALUE, shift_codes_array
+
+    for size, window, shift in [((2, 8, 8), (2, 4, 4), (1, 2, 2)), ((4, 16, 8), (2, 8, 8), (1, 4, 4)),
+                                ((1, 1, 4), (1, 1, 2), (0, 0, 1))]:
+        mask = shift_mask_array(*size, window, shift)
+        q, k = shift_codes_array(*size, window, shift)
+        product = q @ k.transpose(0, 2, 1)
+        np.testing.assert_array_equal(product == 0, mask == 0)
+        assert set(np.unique(product / MASK_VALUE)) <= {0.0, 1.0, 2.0, 3.0}
+
+
+@pytest.mark.parametrize("accel", [False, True])
+def test_window_attention_with_mutual_part_matches_a_plain_numpy_version(accel):
     """Self attention with bias and mask, and mutual attention (frame 2 queries frame 1 and vice versa),
-    written out head by head in numpy as the reference does; guards the Split/flip layout of the cell."""
-    from vrt_engine.model.attention import WindowAttention, attention_masks, sine_position_encoding
+    written out head by head in numpy as the reference does; guards the Split/flip layout of the cell.
+    Both forms: the accelerator's adds the masks, the CPU's carries them as codes on q and k."""
+    from vrt_engine.model.attention import WindowAttention, attention_codes, attention_masks, sine_position_encoding
 
     dim, heads, window = 8, 2, (2, 4, 4)
     n, half, hd = 32, 16, 4
     cell = WindowAttention(dim, window, heads, qkv_bias=True, mut_attn=True)
+    cell.accel = accel
     rng = np.random.default_rng(3)
     for p in cell.get_parameters():
         p.set_data(ms.Tensor(rng.standard_normal(p.shape).astype(np.float32) * 0.3))
-    mask, mutual_mask = attention_masks(2, 8, 8, window, (1, 2, 2))  # 4 windows, shifted
-    b = 2 * mask.shape[1]  # two clips of 4 windows
+    mask, mutual_mask = (attention_masks if accel else attention_codes)(2, 8, 8, window, (1, 2, 2))  # 4 windows
+    b = 2 * 4  # two clips of 4 windows
     x = rng.standard_normal((b, n, dim)).astype(np.float32)
     out = cell(ms.Tensor(x), ms.Tensor(mask), ms.Tensor(mutual_mask)).asnumpy()
 

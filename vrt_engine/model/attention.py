@@ -99,6 +99,40 @@ def attention_masks(d: int, h: int, w: int, window: Window, shift: Window) -> tu
     return mask[None, :, None], np.ascontiguousarray(mask[None, :, None, None, : n // 2, : n // 2])
 
 
+def shift_codes_array(d: int, h: int, w: int, window: Window, shift: Window) -> np.ndarray:
+    """(2, windows, N, R) query and key codes of the shift mask, R = 2 per shifted axis.
+
+    Along a shifted axis a window holds tokens of at most two of shift_mask_array's regions (the last
+    `shift` positions and the rest), so with s = 1 for the last `shift` positions the query code
+    (MASK_VALUE * s, MASK_VALUE * (1 - s)) dotted with the key code (1 - s, s) is MASK_VALUE where two
+    tokens lie on different sides and exactly 0 where they lie on the same. Appended to q and k (CPU form)
+    the product q.k then carries the mask: exactly the scores where the mask is 0, MASK_VALUE once per
+    axis (not once in all) where it is not, which softmax turns into the same float32 zeros. Why: the
+    (windows, heads, N, N) mask otherwise becomes a graph constant as large as the scores, per block.
+    """
+    codes_q, codes_k = [], []
+    sizes = (d, h, w)
+    for axis in range(3):
+        if not shift[axis]:
+            continue
+        side = np.zeros((1, d, h, w, 1), np.float32)
+        index = [slice(None)] * 5
+        index[axis + 1] = slice(sizes[axis] - shift[axis], None)
+        side[tuple(index)] = 1.0
+        s = window_partition(side, window)[..., 0]
+        codes_q += [MASK_VALUE * s, MASK_VALUE * (1.0 - s)]
+        codes_k += [1.0 - s, s]
+    return np.stack((np.stack(codes_q, -1), np.stack(codes_k, -1))).astype(np.float32)
+
+
+def attention_codes(d: int, h: int, w: int, window: Window, shift: Window) -> tuple[np.ndarray, np.ndarray]:
+    """shift_codes_array shaped to tile onto q and k: self attention (2, 1, windows, 1, N, R), mutual
+    attention the first frame's tokens (2, 1, windows, 1, 1, N/2, R), as attention_masks cuts the mask."""
+    codes = shift_codes_array(d, h, w, window, shift)
+    n = codes.shape[2]
+    return codes[:, None, :, None], np.ascontiguousarray(codes[:, None, :, None, None, : n // 2])
+
+
 @lru_cache(maxsize=16)
 def relative_position_index(window: Window) -> np.ndarray:
     """(N, N) index into the relative position bias table for every pair of tokens in a window."""
@@ -193,6 +227,14 @@ def _mutual_mask(d, h, w, window, shift) -> np.ndarray:
     return attention_masks(d, h, w, window, shift)[1]
 
 
+def _self_codes(d, h, w, window, shift) -> np.ndarray:
+    return attention_codes(d, h, w, window, shift)[0]
+
+
+def _mutual_codes(d, h, w, window, shift) -> np.ndarray:
+    return attention_codes(d, h, w, window, shift)[1]
+
+
 # the graph's constants, one cached tensor per shape (layers.cached_constant says why)
 window_order_index = cached_constant(_window_order)
 window_inverse_index = cached_constant(_window_inverse)
@@ -200,6 +242,8 @@ head_split_index = cached_constant(_head_split)
 head_merge_index = cached_constant(_head_merge)
 self_mask_constant = cached_constant(_self_mask, np.float32)
 mutual_mask_constant = cached_constant(_mutual_mask, np.float32)
+self_codes_constant = cached_constant(_self_codes, np.float32)
+mutual_codes_constant = cached_constant(_mutual_codes, np.float32)
 
 
 class Softmax(nn.Cell):
@@ -286,13 +330,30 @@ class WindowAttention(nn.Cell):
             attn = self._add(attn.reshape((-1, mask.shape[1]) + shape[1:]), mask).reshape(shape)
         return self.softmax(attn)
 
+    def _with_codes(self, q: Tensor, k: Tensor, codes: Tensor, pair: int) -> tuple[Tensor, Tensor]:
+        """q and k with the shift mask's codes appended (the CPU form; shift_codes_array says why).
+
+        codes: (2, 1, windows, 1, [1,] n, R) from attention_codes, tiled over the clips of the batch, the
+        heads and (mutual attention, pair = 2) the frame pair, which is q's batch order."""
+        clips = q.shape[0] // (codes.shape[2] * self.num_heads * pair)
+        multiples = (1, clips, 1, self.num_heads) + ((pair,) if pair > 1 else ()) + (1, 1)
+        tiled = ops.tile(codes, multiples).reshape(2, q.shape[0], q.shape[1], codes.shape[-1]).astype(q.dtype)
+        return ops.cat((q, tiled[0]), axis=-1), ops.cat((k, tiled[1]), axis=-1)
+
     def _self_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
         b, n, _ = x.shape
         q, k, v = self._heads(self.qkv_self, x, False)
         index = constant(self.relative_position_index[:n, :n].reshape(-1), np.int32)
-        bias = ops.gather(self.relative_position_bias_table.swapaxes(0, 1), index, 1).reshape(1, -1, n, n)
-        attn = self._add(self.scores(q, k).reshape(b, self.num_heads, n, n), bias)
-        out = self.weighted(self._masked_softmax(attn, mask).reshape(-1, n, n), v)
+        bias = ops.gather(self.relative_position_bias_table.swapaxes(0, 1), index, 1)
+        if self.accel:
+            attn = self._add(self.scores(q, k).reshape(b, self.num_heads, n, n), bias.reshape(1, -1, n, n))
+            attn = self._masked_softmax(attn, mask)
+        else:  # the mask rides in q.k (codes); the bias is one BiasAdd over (windows, heads*n*n), not tiled
+            if mask is not None:
+                q, k = self._with_codes(q, k, mask, 1)
+            attn = ops.bias_add(self.scores(q, k).reshape(b, -1), bias.reshape(-1))
+            attn = self.softmax(attn.reshape(b * self.num_heads, n, n))
+        out = self.weighted(attn.reshape(-1, n, n), v)
         return self._merge(out, b, n)
 
     def _mutual_attention(self, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -306,12 +367,19 @@ class WindowAttention(nn.Cell):
         pos = ops.tile(self.position_bias, (1, 2, 1))
         q, k, v = self._heads(self.qkv_mut, self._add(x, pos), True)
         half = (-1, n // 2, self.dim // self.num_heads)
-        attn = self.scores(q.reshape(half), k.reshape(half))
-        attn = attn.reshape(b, self.num_heads, 2, n // 2, n // 2)
-        out = self.weighted(self._masked_softmax(attn, mask).reshape(-1, n // 2, n // 2), v.reshape(half))
+        if self.accel:
+            attn = self.scores(q.reshape(half), k.reshape(half))
+            attn = self._masked_softmax(attn.reshape(b, self.num_heads, 2, n // 2, n // 2), mask)
+        else:
+            q, k = q.reshape(half), k.reshape(half)
+            if mask is not None:
+                q, k = self._with_codes(q, k, mask, 2)
+            attn = self.softmax(self.scores(q, k))
+        out = self.weighted(attn.reshape(-1, n // 2, n // 2), v.reshape(half))
         return self._merge(out.reshape(-1, n, half[-1]), b, n)
 
     def construct(self, x: Tensor, mask: Tensor | None = None, mutual_mask: Tensor | None = None) -> Tensor:
+        """mask, mutual_mask: attention_masks (the accelerator form) or attention_codes (the CPU form)."""
         out = self._self_attention(x, mask)
         if self.mut_attn:
             out = ops.cat((self._mutual_attention(x, mutual_mask), out), axis=2)
@@ -421,9 +489,12 @@ class TMSAG(nn.Cell):
         hp = -(-h // window[1]) * window[1]
         wp = -(-w // window[2]) * window[2]
         mask = mutual_mask = None
-        if len(self.blocks) > 1:
+        if len(self.blocks) > 1 and self.accel:
             mask = self_mask_constant(dp, hp, wp, window, shift)
             mutual_mask = mutual_mask_constant(dp, hp, wp, window, shift)
+        elif len(self.blocks) > 1:  # the CPU form carries the masks as codes on q and k
+            mask = self_codes_constant(dp, hp, wp, window, shift)
+            mutual_mask = mutual_codes_constant(dp, hp, wp, window, shift)
         x = x.transpose(0, 2, 3, 4, 1) if self.accel else channels_last(x)
         for block in self.blocks:
             x = block(x, mask, mutual_mask)
