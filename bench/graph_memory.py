@@ -146,6 +146,36 @@ def maximum(x):
     return ops.maximum(x, x * 0.5)
 
 
+def floor(x):
+    return ops.floor(x)
+
+
+def clamp(x):
+    return ops.clamp(x, -1.0, 2.0)
+
+
+def cast_to_int_and_back(x):
+    return (x * 4.0).astype(np.int32).astype(x.dtype)
+
+
+def int_arithmetic(x):
+    """What deform_sampling does to make row indices: int32 products and sums."""
+    i = x.astype(np.int32)
+    return ((i + 1) * 7 + i).astype(x.dtype)
+
+
+def broadcast_mul_last(x):
+    """(rows, C) * (rows, 1), deform_sampling's weighting of gathered rows."""
+    rows = x.reshape(-1, 16)
+    return (rows * rows[:, :1]).reshape(x.shape)
+
+
+def gather_rows_computed(x):
+    """A row gather whose index is computed in the graph (deform_sampling), not a constant."""
+    index = ROWS.astype(np.int32) + (x.reshape(-1, 16)[:, 0] * 0.0).astype(np.int32)
+    return ops.gather(x.reshape(-1, 16), index, 0).reshape(x.shape)
+
+
 OPERATIONS = {
     f.__name__: f
     for f in (
@@ -173,6 +203,12 @@ OPERATIONS = {
         softmax,
         erf,
         maximum,
+        floor,
+        clamp,
+        cast_to_int_and_back,
+        int_arithmetic,
+        broadcast_mul_last,
+        gather_rows_computed,
     )
 }
 

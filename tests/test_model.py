@@ -172,8 +172,12 @@ def _numpy_deform_conv(x, offset, mask, weight, bias, groups):
     return out + bias.reshape(1, -1, 1, 1)
 
 
-def test_deformable_conv_with_fractional_offsets_matches_numpy_version():
-    """Fractional offsets, some reaching outside the image (partly and wholly), and random masks."""
+@pytest.mark.parametrize("gathered", [False, True])
+def test_deformable_conv_with_fractional_offsets_matches_numpy_version(gathered):
+    """Fractional offsets, some reaching outside the image (partly and wholly), and random masks; the
+    grid_sample form and the row-gather form of CPU inference (deform_sampling)."""
+    from vrt_engine.model.deform_sampling import modulated_deform_conv_gathered
+
     rng = np.random.default_rng(7)
     groups, n, c, h, w = 2, 2, 6, 5, 7
     x = rng.random((n, c, h, w), dtype=np.float32)
@@ -182,7 +186,9 @@ def test_deformable_conv_with_fractional_offsets_matches_numpy_version():
     mask = rng.random((n, groups * 9, h, w), dtype=np.float32)
     weight = rng.standard_normal((4, c, 3, 3)).astype(np.float32)
     bias = rng.standard_normal(4).astype(np.float32)
-    out = modulated_deform_conv(*(ms.Tensor(a) for a in (x, offset, mask, weight, bias)), groups).asnumpy()
+    offset[1, 26:28, 0, 0] = [-1.0, 0.5]  # group 1's centre tap at y = -1 exactly: zero, as torchvision
+    deform = modulated_deform_conv_gathered if gathered else modulated_deform_conv
+    out = deform(*(ms.Tensor(a) for a in (x, offset, mask, weight, bias)), groups).asnumpy()
     expected = _numpy_deform_conv(x.astype(np.float64), offset, mask, weight, bias, groups)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 

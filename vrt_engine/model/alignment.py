@@ -14,6 +14,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
+from .deform_sampling import modulated_deform_conv_gathered, rows_fit
 from .layers import LeakyReLU, add_tiled, channels_last, constant, conv2d, gather_rows, zero_pad
 from .spynet import flow_warp
 
@@ -129,7 +130,9 @@ class FlowGuidedDeformConv(nn.Cell):
         self.pa_frames = pa_frames
         self.neighbours = pa_frames // 2
         self.flow_repeats = _check_groups(channels, deformable_groups, self.neighbours)
-        self.accel = False  # forms.set_form: ops.deformable_conv2d instead of grid_sample per kernel position
+        # forms.set_form: ops.deformable_conv2d instead of grid_sample per kernel position (or, in CPU
+        # inference with one convolution group, deform_sampling's row gathers)
+        self.accel = False
         stdv = 1.0 / math.sqrt(channels * KERNEL_POSITIONS)
         self.weight = Parameter(initializer(Uniform(stdv), (channels, channels, KERNEL, KERNEL)), name="weight")
         self.bias = Parameter(initializer("zeros", (channels,)), name="bias")
@@ -157,6 +160,12 @@ class FlowGuidedDeformConv(nn.Cell):
         # each flow (dx, dy) flipped to (dy, dx) and repeated over its run of (group, kernel position)
         guide = [ops.tile(ops.flip(f, (1,)), (1, self.flow_repeats, 1, 1)) for f in flows[: self.neighbours]]
         offset = residual + (guide[0] if self.neighbours == 1 else ops.cat(guide, axis=1))
+        n, _, h, w = x.shape
+        if not self.accel and not self.training and self.neighbours == 1 and rows_fit(n, h, w, self.deformable_groups):
+            # CPU inference: sampling by row gathers (deform_sampling says why)
+            return modulated_deform_conv_gathered(
+                x, offset, ops.sigmoid(mask), self.weight, self.bias, self.deformable_groups
+            )
         deform = modulated_deform_conv_fused if self.accel else modulated_deform_conv
         return deform(x, offset, ops.sigmoid(mask), self.weight, self.bias, self.deformable_groups, self.neighbours)
 
