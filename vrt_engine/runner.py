@@ -56,13 +56,16 @@ def available_memory_bytes() -> int:
     return 4 << 30
 
 
-# Re-measured for tiny after issue 23's changes (no Transpose/Im2Col kernels, graph constants cached once):
-# bench/tile_memory.py --chunk 12, peak RSS 2705 / 3738 / 5983 MB at 64 / 96 / 128-pixel tiles
-# (2026-12-07), 29-46 KB per pixel-frame above the loaded model; 1500 x 24 B with the fixed part below
-# covers them by 5 / 32 / 32 %. Wider models did not gain as much: reds_6f (width 180) re-measured at
-# 13989 MB for 1x6x64x64 (was 15.0 GB), 568.6 KB per pixel-frame = 3159 B x 180 (bench/tile_memory.py
-# --model REDS_6F.ckpt --chunk 6 --tiles 64, 2026-12-08), so GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE stays.
-GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 1500.0
+# Re-measured for tiny after the CPU form carried the attention masks as codes and sampled the
+# deformable convolution by row gathers (issue 23): bench/tile_memory.py --chunk 12, peak RSS 2201 /
+# 2795 / 3724 / 4526 MiB at 64 / 96 / 128 / 144-pixel tiles (2026-12-08), about 11 KB more per extra
+# pixel-frame above some 1.7 GB at the smallest. Narrow models get a fixed part of their own: 1.9 GB
+# plus 600 x 24 B per pixel-frame covers those peaks by 13 / 19 / 21 / 15 %. Wider models did not
+# gain as much from the earlier changes: reds_6f (width 180) was re-measured at 13989 MB for 1x6x64x64
+# (568.6 KB per pixel-frame = 3159 B x 180; bench/tile_memory.py --model REDS_6F.ckpt --chunk 6 --tiles
+# 64, 2026-12-08, before the attention change), so the wide constants stay until measured again.
+GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM = 600.0
+GRAPH_FIXED_BYTES_NARROW = 1_900_000_000
 GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE = 3300.0
 MEMORY_MEASURED_WIDTH = 24  # the widest model GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM was measured on
 GRAPH_FIXED_BYTES = 1_200_000_000
@@ -154,12 +157,12 @@ class Runner:
         # reds_6f (width 180) 15.0 GB at 1x6x64x64; eager: tiny 1.1 and 3.3 GB, reds_6f 3.7 GB. The
         # constants cover all of them with a margin (graph mode keeps intermediates alive).
         width = max(*cfg.embed_dims, MEMORY_MIN_WIDTH)
-        per_width = EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM
-        if self.settings.graph:
-            narrow = width <= MEMORY_MEASURED_WIDTH
-            per_width = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM if narrow else GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE
+        per_width, self.fixed_bytes = EAGER_BYTES_PER_PIXEL_FRAME_PER_DIM, EAGER_FIXED_BYTES
+        if self.settings.graph and width <= MEMORY_MEASURED_WIDTH:
+            per_width, self.fixed_bytes = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM, GRAPH_FIXED_BYTES_NARROW
+        elif self.settings.graph:
+            per_width, self.fixed_bytes = GRAPH_BYTES_PER_PIXEL_FRAME_PER_DIM_WIDE, GRAPH_FIXED_BYTES
         self.bytes_per_pixel_frame = per_width * width
-        self.fixed_bytes = GRAPH_FIXED_BYTES if self.settings.graph else EAGER_FIXED_BYTES
         self.max_chunk = max(2 * cfg.window_size[0], 12)
         self._half = dev.half_precision
         if dev.kind != "cpu":  # device memory: budget from the card's free memory, corrected on the first call
