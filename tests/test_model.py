@@ -351,3 +351,23 @@ def test_drop_path_masks_advance_and_replay_from_the_generator_state_in_a_compil
     assert 0.35 < (second[:, 0] > 0).mean() < 0.65
     cell.set_train(False)
     np.testing.assert_array_equal(ms.jit(cell.construct)(x).asnumpy(), x.asnumpy())  # inference: identity
+
+
+def test_gathered_deformable_conv_counts_rows_in_float32_under_half_precision():
+    """float16 features and offsets: positions and row numbers stay float32 (float16 cannot count past
+    2048 rows), so the result is the float32 one to float16 rounding."""
+    from vrt_engine.model.deform_sampling import modulated_deform_conv_gathered
+
+    rng = np.random.default_rng(11)
+    groups, n, c, h, w = 2, 2, 8, 24, 40  # 2 x 27 x 43 x 2 padded rows: above float16's 2048
+    arrays = [
+        rng.random((n, c, h, w), dtype=np.float32),
+        (rng.standard_normal((n, groups * 18, h, w)) * 3).astype(np.float32),
+        rng.random((n, groups * 9, h, w), dtype=np.float32),
+        (rng.standard_normal((5, c, 3, 3)) * 0.2).astype(np.float32),
+        np.zeros(5, np.float32),
+    ]
+    full = modulated_deform_conv_gathered(*(ms.Tensor(a) for a in arrays), groups).asnumpy()
+    half = modulated_deform_conv_gathered(*(ms.Tensor(a.astype(np.float16)) for a in arrays), groups)
+    assert half.dtype == ms.float16
+    np.testing.assert_allclose(half.asnumpy().astype(np.float32), full, atol=2e-2)

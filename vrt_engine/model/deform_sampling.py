@@ -81,18 +81,19 @@ def modulated_deform_conv_gathered(
     points = g * KERNEL_POSITIONS
     out_channels = weight.shape[0]
     # offsets and masks to (N, pixel, group*9) by exact 0/1 products (no Transpose: layers.transpose_last)
-    offsets = offset.reshape(n, 2 * points, h * w)
+    # positions, weights and row numbers in float32 whatever x's precision (float16 cannot count rows)
+    offsets = offset.reshape(n, 2 * points, h * w).astype(np.float32)
     positions = []
     for axis, size in ((0, h), (1, w)):
-        pick = ops.tile(pair_selection(points, axis).astype(x.dtype), (n, 1, 1))
-        taps = tap_positions(n, h, w, g, axis).astype(x.dtype)
+        pick = ops.tile(pair_selection(points, axis), (n, 1, 1))
+        taps = tap_positions(n, h, w, g, axis)
         # clamped to [-1, size]: a point at or beyond one pixel outside then reads only zero padding,
         # which is what torchvision gives it (zero), with no test per point
         positions.append(ops.clamp(taps + _PRODUCT_A_TRANSPOSED(offsets, pick), -1.0, float(size)))
     py, px = positions
     y0, x0 = ops.floor(py), ops.floor(px)
     ly, lx = py - y0, px - x0
-    modulation = transpose_last(mask.reshape(n, points, h * w))
+    modulation = transpose_last(mask.reshape(n, points, h * w).astype(np.float32))
     top, bottom = modulation * (1.0 - ly), modulation * ly
     weights = (top * (1.0 - lx), top * lx, bottom * (1.0 - lx), bottom * lx)
     # the top-left neighbour's row in the padded table (y0, x0 >= -1 index its rows from 0), counted in
@@ -111,7 +112,7 @@ def modulated_deform_conv_gathered(
         if cols is not None:
             index, weight_k = ops.depend(index, cols), ops.depend(weight_k, cols)
         picked = ops.gather(rows, index.astype(np.int32).reshape(-1), 0)
-        term = picked * ops.matmul(weight_k.reshape(-1, 1), ones)
+        term = picked * ops.matmul(weight_k.reshape(-1, 1).astype(x.dtype), ones)
         cols = term if cols is None else cols + term
     cols = cols.reshape(n, h * w, points * per_group)
     # weight (O, C, 3, 3) to (O, group, position, channel), the columns' order
