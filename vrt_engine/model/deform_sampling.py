@@ -15,11 +15,9 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Tensor, ops
 
-from .layers import cached_constant, gather_by, transpose_last
+from .layers import _PRODUCT_A_TRANSPOSED, _PRODUCT_B_TRANSPOSED, cached_constant, gather_by, transpose_last
 
-KERNEL_POSITIONS = 9
-_PRODUCT_A_TRANSPOSED = ops.BatchMatMul(transpose_a=True)
-_PRODUCT_B_TRANSPOSED = ops.BatchMatMul(transpose_b=True)
+KERNEL_POSITIONS = 9  # as alignment.KERNEL_POSITIONS (alignment imports this module)
 
 
 def _tap_positions(n: int, h: int, w: int, groups: int, axis: int) -> np.ndarray:
